@@ -1,0 +1,236 @@
+"""The `paperdag` command. It drives Snakemake (the only DAG) and DVC; it adds nothing
+Snakemake already does well, so every unknown option passes straight through to Snakemake.
+
+  paperdag list                          papers, scales, last verdicts
+  paperdag run [SLUG...] [--scale S] [-n] [snakemake options...]
+  paperdag claims [SLUG...] [--scale S]  print the claims ledger
+  paperdag report [--scale S]            Snakemake HTML report of a scale
+  paperdag stage NAME ...                run one stage alone (what each rule calls)
+  paperdag push / pull [--scale S]       DVC: store / restore artifacts (local remote, offline)
+  paperdag bench [--scale S]             per-job wall time and memory from benchmark files
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .core.config import SCALES, PaperConfig, available_papers, repo_root
+from .core.errors import PaperdagError
+
+
+def _snakemake_cmd(root: Path) -> list[str]:
+    exe = shutil.which("snakemake", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    if not exe:
+        raise PaperdagError("snakemake is not installed in this environment (run the README's set-up)")
+    return [exe, "--snakefile", str(root / "Snakefile"), "--directory", str(root)]
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    # make sure the jobs' `python -m paperdag` is this environment's python
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def cmd_run(args, extra: list[str]) -> int:
+    root = repo_root()
+    slugs = args.papers or available_papers(root)
+    for s in slugs:
+        PaperConfig(s, root)  # unknown paper / bad config: clear error before Snakemake starts
+    cmd = _snakemake_cmd(root) + ["--config", f"scale={args.scale}", f"papers=[{','.join(slugs)}]"]
+    if not any(a in extra for a in ("--cores", "-c", "--jobs", "-j", "--profile")):
+        cmd += ["--cores", str(args.cores)]
+    if args.dry_run:
+        cmd.append("-n")
+    cmd += extra
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=root, env=_env())
+
+
+def _ledger(root: Path, scale: str, slug: str) -> dict | None:
+    p = root / "results" / scale / slug / "claims.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def cmd_list(args, extra) -> int:
+    root = repo_root()
+    print(f"{'paper':24} {'scale':8} verdicts")
+    for slug in available_papers(root):
+        cfg = PaperConfig(slug, root)
+        for scale in SCALES:
+            led = _ledger(root, scale, slug)
+            if led is None:
+                v = "(not run)"
+            else:
+                counts: dict[str, int] = {}
+                for r in led["claims"]:
+                    counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+                v = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+            print(f"{slug:24} {scale:8} {v}")
+        print(f"{'':24} {cfg.title}")
+    return 0
+
+
+def cmd_claims(args, extra) -> int:
+    from .core.claims import claims_markdown
+
+    root = repo_root()
+    slugs = args.papers or available_papers(root)
+    rc = 0
+    for slug in slugs:
+        PaperConfig(slug, root)
+        led = _ledger(root, args.scale, slug)
+        if led is None:
+            print(f"## {slug} ({args.scale}): no ledger yet; run `paperdag run {slug} --scale {args.scale}`\n")
+            rc = 1
+            continue
+        print(f"## {slug} ({args.scale}): {led['title']}\n")
+        print(claims_markdown(led["claims"]))
+    return rc
+
+
+def cmd_report(args, extra) -> int:
+    root = repo_root()
+    slugs = args.papers or available_papers(root)
+    out = args.output or f"results/{args.scale}/report.html"
+    cmd = _snakemake_cmd(root) + ["--config", f"scale={args.scale}", f"papers=[{','.join(slugs)}]", "--report", out] + extra
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=root, env=_env())
+
+
+def _kv(pairs: list[str], what: str) -> dict:
+    out = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise PaperdagError(f"--{what} takes NAME=PATH, got '{p}'")
+        k, v = p.split("=", 1)
+        out.setdefault(k, [])
+        out[k].append(v)
+    return {k: (v[0] if len(v) == 1 else v) for k, v in out.items()}
+
+
+def cmd_stage(args, extra) -> int:
+    from .core.stage import run_job
+
+    if args.io:
+        io = json.loads(args.io)
+    else:
+        io = {"input": _kv(args.input, "input"), "output": _kv(args.output, "output"), "wildcards": _kv(args.wildcard, "wildcard")}
+    if args.cfg:
+        cfg = json.loads(args.cfg)
+    else:  # run by hand: the paper's full merged config at --scale
+        slug = args.name.split(".", 1)[0]
+        if slug == "core":
+            raise PaperdagError("core stages need --cfg JSON (they are run by the workflow)")
+        cfg = PaperConfig(slug).params(args.scale)
+        io.setdefault("wildcards", {}).setdefault("scale", args.scale)
+    return run_job(args.name, io, cfg, threads=args.threads, log_path=args.log)
+
+
+def cmd_bench(args, extra) -> int:
+    import csv
+
+    root = repo_root()
+    rows = []
+    for tsv in sorted((root / "results" / args.scale).glob("*/benchmarks/*.tsv")):
+        with open(tsv) as fh:
+            r = list(csv.DictReader(fh, delimiter="\t"))
+        if r:
+            rows.append((tsv.parent.parent.name, tsv.stem, float(r[-1]["s"]), r[-1].get("max_rss", "")))
+    by_paper: dict[str, float] = {}
+    for slug, job, s, rss in rows:
+        by_paper[slug] = by_paper.get(slug, 0.0) + s
+        if args.jobs:
+            print(f"{slug:24} {job:50} {s:8.2f} s  max_rss {rss} MB")
+    print(f"\n{'paper':24} {'jobs wall-time sum (s)':>24}")
+    for slug, s in sorted(by_paper.items()):
+        print(f"{slug:24} {s:24.1f}")
+    return 0
+
+
+def cmd_push(args, extra) -> int:
+    from .core import dvcops
+
+    return dvcops.push(repo_root(), args.scale, args.papers)
+
+
+def cmd_pull(args, extra) -> int:
+    from .core import dvcops
+
+    return dvcops.pull(repo_root(), args.scale, args.papers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="paperdag", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def scale_arg(p, default="default"):
+        p.add_argument("--scale", default=default, choices=SCALES, help="smoke | default | paper (default: %(default)s)")
+
+    p = sub.add_parser("list", help="papers, scales and their last verdicts")
+    p.set_defaults(fn=cmd_list)
+
+    p = sub.add_parser("run", help="run papers through Snakemake (other options pass through)")
+    p.add_argument("papers", nargs="*", help="paper slugs (default: all)")
+    scale_arg(p)
+    p.add_argument("-n", "--dry-run", action="store_true")
+    p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("claims", help="print the claims ledger")
+    p.add_argument("papers", nargs="*")
+    scale_arg(p)
+    p.set_defaults(fn=cmd_claims)
+
+    p = sub.add_parser("report", help="Snakemake HTML report with every table and figure")
+    p.add_argument("papers", nargs="*")
+    scale_arg(p)
+    p.add_argument("--output", help="default results/<scale>/report.html")
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("stage", help="run one stage alone, e.g. paperdag stage catn.data --output data=/tmp/d.npz --scale smoke")
+    p.add_argument("name", help="<slug>.<stage>")
+    p.add_argument("--input", action="append", metavar="NAME=PATH")
+    p.add_argument("--output", action="append", metavar="NAME=PATH")
+    p.add_argument("--wildcard", action="append", metavar="NAME=VALUE")
+    p.add_argument("--io", help="JSON {input, output, wildcards} (what the rules pass)")
+    p.add_argument("--cfg", help="JSON config slice (what the rules pass); default: the paper's config at --scale")
+    scale_arg(p)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--log", help="log file (default: stderr)")
+    p.set_defaults(fn=cmd_stage)
+
+    for name, fn, hlp in (("push", cmd_push, "dvc add + dvc push the artifacts of a scale"), ("pull", cmd_pull, "dvc pull, then mark restored outputs up to date")):
+        p = sub.add_parser(name, help=hlp)
+        p.add_argument("papers", nargs="*")
+        scale_arg(p)
+        p.set_defaults(fn=fn)
+
+    p = sub.add_parser("bench", help="benchmark summary from Snakemake benchmark files")
+    scale_arg(p)
+    p.add_argument("--jobs", action="store_true", help="one line per job")
+    p.set_defaults(fn=cmd_bench)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = build_parser()
+    args, extra = ap.parse_known_args(argv)
+    if extra and args.command not in ("run", "report"):
+        ap.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return int(args.fn(args, extra) or 0)
+    except PaperdagError as e:
+        sys.stderr.write(f"paperdag: {e}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Paper configs: `config/papers/<slug>.yaml` holds `title`, `claims`, a `base` parameter block
+and per-scale overrides under `scales: {smoke, default, paper}`. The parameters a job sees are
+`base` deep-merged with `scales[<scale>]`, validated against
+`workflow/schemas/papers/<slug>.schema.yaml` (JSON schema, `additionalProperties: false`
+everywhere, so a misspelt key is an error)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import PaperdagError
+
+SCALES = ("smoke", "default", "paper")
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The folder holding `Snakefile` and `config/`: the current directory or one above it."""
+    here = Path(start or Path.cwd()).resolve()
+    for p in (here, *here.parents):
+        if (p / "Snakefile").exists() and (p / "config" / "config.yaml").exists():
+            return p
+    raise PaperdagError(
+        f"no paperdag checkout found at or above {here} (looked for Snakefile and config/config.yaml)"
+    )
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _load_yaml(path: Path) -> Any:
+    if not path.exists():
+        raise PaperdagError(f"{path}: file not found")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise PaperdagError(f"{path}: not valid YAML: {e}") from e
+
+
+def _where(err: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in err.absolute_path) or "<top level>"
+
+
+def _validate(obj: Any, schema: dict, path: Path, context: str) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{path}: invalid config{context}:"]
+        for e in errors[:10]:
+            lines.append(f"  key {_where(e)}: {e.message}")
+        raise PaperdagError("\n".join(lines))
+
+
+CLAIM_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "text", "metric", "check", "paper_value"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+        "text": {"type": "string"},
+        "paper": {"type": "string", "description": "where the paper states it, with its numbers"},
+        "metric": {"type": "string", "description": "key in metrics.json (mean/std/n in metrics['claims_inputs'])"},
+        "paper_value": {"type": ["number", "null"]},
+        "unit": {"type": "string"},
+        "check": {"enum": ["at_least", "at_most", "within", "same_sign"]},
+        "threshold": {"type": "number"},
+        "tolerance": {"type": "number", "minimum": 0},
+        "scales": {"type": "array", "items": {"enum": list(SCALES)}},
+    },
+}
+
+PAPER_FILE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title", "base", "scales", "claims"],
+    "properties": {
+        "title": {"type": "string"},
+        "arxiv": {"type": "string"},
+        "status": {"type": "string"},
+        "base": {"type": "object"},
+        "scales": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(SCALES),
+            "properties": {s: {"type": ["object", "null"]} for s in SCALES},
+        },
+        "claims": {"type": "array", "items": CLAIM_SCHEMA},
+    },
+}
+
+
+class PaperConfig:
+    """One paper's config file, validated; `params(scale)` gives the merged parameter dict."""
+
+    def __init__(self, slug: str, root: Path | None = None):
+        self.root = Path(root) if root else repo_root()
+        self.slug = slug
+        self.path = self.root / "config" / "papers" / f"{slug}.yaml"
+        if not self.path.exists():
+            known = ", ".join(available_papers(self.root)) or "none"
+            raise PaperdagError(f"unknown paper '{slug}': {self.path} does not exist (known papers: {known})")
+        self.schema_path = self.root / "workflow" / "schemas" / "papers" / f"{slug}.schema.yaml"
+        raw = _load_yaml(self.path)
+        _validate(raw, PAPER_FILE_SCHEMA, self.path, "")
+        self.raw = raw
+        self.schema = _load_yaml(self.schema_path)
+        self._params = {}
+        for scale in SCALES:
+            merged = deep_merge(raw["base"], raw["scales"].get(scale) or {})
+            _validate(merged, self.schema, self.path, f" (base merged with scales.{scale}; schema {self.schema_path.relative_to(self.root)})")
+            self._params[scale] = merged
+
+    @property
+    def title(self) -> str:
+        return self.raw["title"]
+
+    @property
+    def claims(self) -> list[dict]:
+        return self.raw["claims"]
+
+    def params(self, scale: str) -> dict:
+        check_scale(scale)
+        return copy.deepcopy(self._params[scale])
+
+
+def check_scale(scale: str) -> None:
+    if scale not in SCALES:
+        raise PaperdagError(f"unknown scale '{scale}' (config key 'scale'): choose one of {', '.join(SCALES)}")
+
+
+def available_papers(root: Path | None = None) -> list[str]:
+    root = Path(root) if root else repo_root()
+    return sorted(p.stem for p in (root / "config" / "papers").glob("*.yaml"))
+
+
+MAIN_SCHEMA_FILE = Path("workflow") / "schemas" / "config.schema.yaml"
+
+
+def load_main_config(config: dict, root: Path | None = None, source: str = "config/config.yaml") -> dict:
+    """Validate the top-level config (`config/config.yaml` plus --config overrides) and normalise
+    `papers` to a list of known slugs."""
+    root = Path(root) if root else repo_root()
+    schema = _load_yaml(root / MAIN_SCHEMA_FILE)
+    cfg = dict(config)
+    if isinstance(cfg.get("papers"), str):
+        cfg["papers"] = [p for p in cfg["papers"].replace(",", " ").split() if p]
+    _validate(cfg, schema, Path(source), "")
+    check_scale(cfg["scale"])
+    known = available_papers(root)
+    for slug in cfg["papers"]:
+        if slug not in known:
+            raise PaperdagError(
+                f"{source}: key papers: unknown paper '{slug}' (known papers: {', '.join(known)})"
+            )
+    return cfg

@@ -1,0 +1,34 @@
+"""Generic stages shared by every paper: the claims ledger and the cross-paper summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .claims import claims_markdown, evaluate_claims
+from .io import read_json, write_json, write_text
+from .stage import stage
+from .summary import summary_markdown, summary_rows
+
+
+@stage("core.claims")
+def claims(ctx):
+    metrics = read_json(ctx.input.metrics)
+    rows = evaluate_claims(ctx.params["claims"], metrics, ctx.params["scale"])
+    write_json(ctx.output.claims, {"title": ctx.params["title"], "scale": ctx.params["scale"], "claims": rows})
+    head = f"# Claims ledger: {ctx.params['title']} (`{ctx.params['scale']}` scale)\n\n"
+    write_text(ctx.output.md, head + claims_markdown(rows))
+    for r in rows:
+        ctx.log.info("claim %s: paper %s, ours %s -> %s", r["id"], r["paper_value"], r["ours"], r["verdict"])
+
+
+@stage("core.summary")
+def summary(ctx):
+    ledgers = {}
+    for path in ctx.input.claims:
+        slug = Path(path).parent.name
+        ledgers[slug] = read_json(path)["claims"]
+    papers = [p for p in ctx.params["papers"] if p in ledgers]
+    scale_dir = Path(ctx.output.md).parent
+    rows = summary_rows(scale_dir, papers, ledgers)
+    write_json(ctx.output.json, {"scale": scale_dir.name, "rows": rows})
+    write_text(ctx.output.md, summary_markdown(scale_dir.name, rows, ctx.params["titles"]))

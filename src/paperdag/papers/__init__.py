@@ -1,0 +1,1 @@
+"""One sub-package per paper (slug): its stages are registered in `<slug>/stages.py`."""
