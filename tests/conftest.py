@@ -1,0 +1,84 @@
+"""Shared test helpers: a private copy of the workflow per test (so tests never touch the
+checkout's results/ or .snakemake/), Snakemake run through a subprocess, and a parser for
+dry-run job lists (rule name + wildcards)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COPY = ("Snakefile", "workflow", "config", "src", "pyproject.toml", "dvc.yaml")
+
+
+def copy_repo(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        src = ROOT / name
+        if not src.exists():
+            continue
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A copy of the workflow (Snakefile, workflow/, config/, src/) in a temp folder. Jobs run the
+    installed `paperdag` package; src/ is copied because rules declare its files as inputs."""
+    return copy_repo(tmp_path / "repo")
+
+
+def env() -> dict:
+    e = dict(os.environ)
+    e["PATH"] = str(Path(sys.executable).parent) + os.pathsep + e.get("PATH", "")
+    e.setdefault("HF_HUB_OFFLINE", "1")
+    e.setdefault("HF_DATASETS_OFFLINE", "1")
+    return e
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1200) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    p = subprocess.run(cmd, cwd=workdir, env=env(), capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-6000:]}")
+    return p
+
+
+_RULE = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):")
+_WC = re.compile(r"^\s+wildcards: (.*)$")
+
+
+def dry_run_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
+    """The jobs a dry run would execute, as sorted (rule, 'k=v, ...') pairs, without rule all."""
+    p = snakemake(workdir, "-n", *args)
+    jobs, cur = [], None
+    for line in (p.stdout + "\n" + p.stderr).splitlines():
+        m = _RULE.match(line)
+        if m:
+            if cur:
+                jobs.append(cur)
+            cur = (m.group(1), "")
+            continue
+        m = _WC.match(line)
+        if m and cur:
+            cur = (cur[0], m.group(1).strip())
+    if cur:
+        jobs.append(cur)
+    return sorted(j for j in jobs if j[0] != "all")
+
+
+def edit_file(path: Path, text: str = "\n# edited by a test\n") -> None:
+    """A real edit as Snakemake sees it: new content (checksum changes) and a newer mtime."""
+    with open(path, "a") as fh:
+        fh.write(text)
+    st = path.stat()
+    os.utime(path, (st.st_atime + 1000, st.st_mtime + 1000))
