@@ -38,8 +38,37 @@ def _env() -> dict:
     return env
 
 
+def _snakemake_running_in(root: Path) -> bool:
+    """Is another snakemake process working in `root`? (Linux: /proc/<pid>/cwd + cmdline)."""
+    me = os.getpid()
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(d.name) == me:
+                continue
+            cmdline = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "snakemake" not in cmdline or "--unlock" in cmdline:
+                continue
+            if Path(os.readlink(d / "cwd")).resolve() == root.resolve():
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def _clear_stale_lock(root: Path) -> None:
+    """After a kill -9 or a power loss Snakemake leaves its lock behind and refuses to start.
+    If no snakemake process works in this checkout, the lock is stale: remove it (the same as
+    `snakemake --unlock`), so that rerunning the same command resumes the work."""
+    locks = root / ".snakemake" / "locks"
+    if locks.is_dir() and any(locks.iterdir()) and not _snakemake_running_in(root):
+        print("paperdag: removing a stale Snakemake lock left by an interrupted run", file=sys.stderr)
+        subprocess.call(_snakemake_cmd(root) + ["--unlock", "--quiet"], cwd=root, env=_env(), stdout=subprocess.DEVNULL)
+
+
 def cmd_run(args, extra: list[str]) -> int:
     root = repo_root()
+    if not args.dry_run and "-n" not in extra and "--dry-run" not in extra:
+        _clear_stale_lock(root)
     slugs = args.papers or available_papers(root)
     for s in slugs:
         PaperConfig(s, root)  # unknown paper / bad config: clear error before Snakemake starts

@@ -68,7 +68,8 @@ def aggregate(evals: list[dict], p: dict, output) -> dict:
             row[f"{t}_acc"] = probe[r][t]["mean"]
             row[f"{t}_std"] = probe[r][t]["std"]
         rows.append(row)
-    df = pd.DataFrame(rows)
+    order = {"cat": 0, "wide": 1, "joint": 2, "random": 3, "pixels": 4}
+    df = pd.DataFrame(rows).sort_values(["family", "n"], key=lambda c: c.map(order) if c.name == "family" else c).reset_index(drop=True)
     write_table(
         df, output.probe_csv, output.probe_md,
         title="Linear probes: accuracy (%) by representation",
@@ -79,7 +80,7 @@ def aggregate(evals: list[dict], p: dict, output) -> dict:
     wrows = []
     for w in wds:
         wrows.append({
-            "weight_decay": float(w),
+            "weight_decay": f"{float(w):g}",
             "iid_acc": wd[w]["iid_acc"]["mean"], "iid_std": wd[w]["iid_acc"]["std"],
             "task_shift_acc": wd[w]["task"]["mean"], "task_shift_std": wd[w]["task"]["std"],
             "dist_shift_acc": wd[w]["dist"]["mean"], "dist_shift_std": wd[w]["dist"]["std"],

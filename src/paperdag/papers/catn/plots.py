@@ -47,11 +47,16 @@ def plot_all(metrics: dict, p: dict, output) -> None:
         pts = ref[key]
         ax.plot([q[0] for q in pts], [q[1] for q in pts], color=STYLE[fam]["color"], marker=STYLE[fam]["marker"], label=f"paper: {fam}")
     plotting.paper_marker(ax, ref["single"][0], ref["single"][1], label="paper: one ResNet-50")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
     ax.set_xscale("log")
+    ax.set_xticks([25, 50, 100, 200, 400])
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("trunk parameters (millions)")
     ax.set_ylabel("iNat18 linear-probe accuracy (%)")
     ax.set_title("paper: ImageNet → iNat18 (ResNet-50 family)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="center right")
     h, lab = axes[0].get_legend_handles_labels()
     fig.legend(h, lab, loc="upper center", ncol=5, bbox_to_anchor=(0.5, 1.08), frameon=False)
     fig.suptitle(f"catn: linear probes vs representation size — ours (digits MLPs, mean ± std over {metrics['seed_sets']} seed-sets) and the paper's", y=1.14)

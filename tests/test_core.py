@@ -1,0 +1,148 @@
+"""Core pieces: config merge/validation, claims verdicts, atomic IO, safetensors checkpoints,
+and bit-identical resume of training."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+import yaml
+
+from paperdag.core.claims import evaluate_claims
+from paperdag.core.config import PaperConfig, deep_merge, load_main_config
+from paperdag.core.errors import PaperdagError
+from paperdag.core.io import load_tensors, read_json, save_tensors, write_json
+from paperdag.core.resume import Resumer
+
+from conftest import ROOT, copy_repo
+
+
+def test_deep_merge_overrides_leaves_only():
+    base = {"a": 1, "b": {"c": 2, "d": 3}}
+    assert deep_merge(base, {"b": {"d": 9}}) == {"a": 1, "b": {"c": 2, "d": 9}}
+    assert base == {"a": 1, "b": {"c": 2, "d": 3}}
+
+
+def test_every_paper_config_validates_at_every_scale():
+    from paperdag.core.config import SCALES, available_papers
+
+    for slug in available_papers(ROOT):
+        cfg = PaperConfig(slug, ROOT)
+        for s in SCALES:
+            assert isinstance(cfg.params(s), dict)
+
+
+def _bad_config(tmp_path, edit):
+    root = copy_repo(tmp_path / "r")
+    path = root / "config" / "papers" / "catn.yaml"
+    raw = yaml.safe_load(path.read_text())
+    edit(raw)
+    path.write_text(yaml.safe_dump(raw))
+    return root
+
+
+@pytest.mark.parametrize(
+    "edit, key",
+    [
+        (lambda r: r["scales"]["smoke"]["train"].__setitem__("epochs", "many"), "train.epochs"),
+        (lambda r: r["scales"]["smoke"]["train"].__setitem__("lr", -0.1), "train.lr"),
+        (lambda r: r["base"].__setitem__("learning_rate", 0.1), "learning_rate"),
+        (lambda r: r["base"]["probe"].__setitem__("Cs", []), "probe.Cs"),
+        (lambda r: r["scales"].__setitem__("huge", {}), "huge"),
+    ],
+)
+def test_bad_paper_config_names_file_and_key(tmp_path, edit, key):
+    root = _bad_config(tmp_path, edit)
+    with pytest.raises(PaperdagError) as e:
+        PaperConfig("catn", root)
+    msg = str(e.value)
+    assert "config/papers/catn.yaml" in msg
+    assert key.split(".")[-1] in msg
+
+
+def test_unknown_paper_and_scale():
+    with pytest.raises(PaperdagError, match="unknown paper 'nope'"):
+        PaperConfig("nope", ROOT)
+    with pytest.raises(PaperdagError, match="key scale: 'huge' is not one of"):
+        load_main_config({"scale": "huge", "papers": ["catn"]}, ROOT)
+    with pytest.raises(PaperdagError, match="key papers: unknown paper 'nope'"):
+        load_main_config({"scale": "smoke", "papers": ["nope"]}, ROOT)
+    with pytest.raises(PaperdagError, match="frobnicate"):
+        load_main_config({"scale": "smoke", "papers": ["catn"], "frobnicate": 1}, ROOT)
+
+
+def _claim(**kw):
+    c = {"id": "c", "text": "t", "metric": "m", "paper_value": 5.0, "check": "at_least", "threshold": 1.0}
+    c.update(kw)
+    return c
+
+
+def test_claim_verdicts():
+    m = lambda mean, std, n: {"claims_inputs": {"m": {"mean": mean, "std": std, "n": n}}}  # noqa: E731
+    v = lambda c, met, scale="default": evaluate_claims([c], met, scale)[0]["verdict"]  # noqa: E731
+    assert v(_claim(), m(3.0, 0.5, 4)) == "reproduced"
+    assert v(_claim(), m(0.5, 0.1, 4)) == "not reproduced"
+    # mean passes but one standard error below fails: the seeds disagree
+    assert v(_claim(), m(1.5, 2.0, 4)) == "inconclusive"
+    assert v(_claim(metric="absent"), m(3.0, 0.0, 1)) == "not measured"
+    assert v(_claim(scales=["paper"]), m(3.0, 0.0, 1)) == "not measured"
+    assert v(_claim(check="within", tolerance=1.0), m(5.5, 0.0, 1)) == "reproduced"
+    assert v(_claim(check="within", tolerance=1.0), m(7.0, 0.0, 1)) == "not reproduced"
+    assert v(_claim(check="at_most", threshold=0.0), m(-1.0, 0.0, 1)) == "reproduced"
+    assert v(_claim(check="same_sign", paper_value=-2.0), m(-0.3, 0.0, 1)) == "reproduced"
+    assert v(_claim(), {"m": 2.0}) == "reproduced"  # plain top-level number
+
+
+def test_write_json_is_stable_and_rounds(tmp_path):
+    p = tmp_path / "m.json"
+    write_json(p, {"b": 1 / 3, "a": [math.pi, float("nan")]})
+    assert p.read_text() == '{\n  "a": [\n    3.141593,\n    null\n  ],\n  "b": 0.333333\n}\n'
+    assert read_json(p)["b"] == 0.333333
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    p = tmp_path / "m.safetensors"
+    save_tensors(p, {"w": torch.ones(3)}, {"step": 1})
+    t, meta = load_tensors(p, with_metadata=True)
+    assert meta == {"step": 1} and torch.equal(t["w"], torch.ones(3))
+    p.write_bytes(p.read_bytes()[:20])
+    with pytest.raises(PaperdagError, match="m.safetensors: corrupt or unreadable"):
+        load_tensors(p)
+    with pytest.raises(PaperdagError, match="checkpoint not found"):
+        load_tensors(tmp_path / "missing.safetensors")
+    bad = tmp_path / "j.json"
+    bad.write_text("{not json")
+    with pytest.raises(PaperdagError, match="j.json: not valid JSON"):
+        read_json(bad)
+
+
+def _train(epochs, resumer=None, stop_after=None):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(32, 4), torch.randn(32, 1)
+    start = resumer.restore(model, opt) if resumer else 0
+    for e in range(start, epochs):
+        g = torch.Generator().manual_seed(e)
+        idx = torch.randperm(32, generator=g)[:16]
+        noise = torch.randn(16, 1) * 0.01  # uses the global RNG, whose state is checkpointed
+        loss = ((model(x[idx]) - y[idx] - noise) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if resumer:
+            resumer.save(e + 1, model, opt)
+        if stop_after is not None and e + 1 == stop_after:
+            return None
+    return copy.deepcopy(model.state_dict())
+
+
+def test_resume_is_bit_identical(tmp_path):
+    straight = _train(10)
+    r = Resumer(tmp_path, "run")
+    assert _train(10, r, stop_after=4) is None  # "killed" after epoch 4
+    resumed = _train(10, Resumer(tmp_path, "run"))
+    for k in straight:
+        assert torch.equal(straight[k], resumed[k]), k
