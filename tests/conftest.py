@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COPY = ("Snakefile", "workflow", "config", "src", "pyproject.toml", "dvc.yaml")
+COPY = ("Snakefile", "workflow", "config", "src", "pyproject.toml", "dvc.yaml", ".gitignore", ".dvc", ".dvcignore")
 
 
 def copy_repo(dest: Path) -> Path:
@@ -24,7 +24,7 @@ def copy_repo(dest: Path) -> Path:
         if not src.exists():
             continue
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "tmp", "cache"))
         else:
             shutil.copy2(src, dest / name)
     return dest
