@@ -232,3 +232,8 @@ def test_cli(smoke_done, tmp_path):
     cli("stage", "catn.data", "--scale", "smoke", "--output", f"data={out_npz}")
     assert out_npz.stat().st_size > 1000
     assert "catn" in cli("bench", "--scale", "smoke").stdout
+    # the Snakemake HTML report, every table and figure under its paper
+    cli("report", "catn", "--scale", "smoke")
+    html = (root / "results/smoke/report.html").read_text(errors="replace")
+    for name in ("linear_probe.png", "weight_decay.png", "claims.md", "linear_probe.md", "SUMMARY.md"):
+        assert name in html, name
