@@ -161,6 +161,8 @@ rule summary:
         io=job_io,
     log:
         "results/{scale}/logs/summary.log",
+    benchmark:
+        "results/{scale}/benchmarks/summary.tsv"
     threads: 1
     resources:
         mem_mb=500,
