@@ -43,7 +43,7 @@ rule pleas_train:
     hub checkpoints), each on its own task, BatchNorm statistics re-estimated on its own data."""
     input:
         data=rules.pleas_data.output.data,
-        code=code("pleas", "nets", "train", "merge", "data", "stages", core=("resume",)),
+        code=code("pleas", "nets", "train", "bn", "data", "stages", core=("resume",)),
     output:
         model_a="results/{scale}/pleas/models/{setting}/seed{seed}/a.safetensors",
         model_b="results/{scale}/pleas/models/{setting}/seed{seed}/b.safetensors",
@@ -74,7 +74,7 @@ rule pleas_merge:
         data=rules.pleas_data.output.data,
         model_a=rules.pleas_train.output.model_a,
         model_b=rules.pleas_train.output.model_b,
-        code=code("pleas", "nets", "train", "merge", "evaluate", "data", "stages"),
+        code=code("pleas", "nets", "train", "bn", "merge", "evaluate", "data", "stages"),
     output:
         evals="results/{scale}/pleas/evals/{setting}/seed{seed}.json",
     wildcard_constraints:
@@ -104,6 +104,7 @@ rule pleas_metrics:
         code=code("pleas", "aggregate", "data", "stages", core=("stats", "tables")),
     output:
         metrics="results/{scale}/pleas/metrics.json",
+        curves_csv="results/{scale}/pleas/tables/curves.csv",
         labels_csv="results/{scale}/pleas/tables/labels.csv",
         labels_md=report("results/{scale}/pleas/tables/labels.md", caption="../report/pleas/table.rst", category="pleas", subcategory="tables"),
         domains_csv="results/{scale}/pleas/tables/domains.csv",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from paperdag.core.io import write_json
+from paperdag.core.io import atomic_path, write_json
 from paperdag.core.stats import mean_std
 from paperdag.core.tables import write_table
 
@@ -107,6 +107,13 @@ def aggregate(evals: list[dict], p: dict, output) -> dict:
                   f"one model on both tasks/domains (labels setting: its own task only); weight_avg = weight averaging without "
                   f"alignment. Achieved FLOPs ratios: {fr}."),
         )
+    long = []
+    for setting, st in metrics["settings"].items():
+        for mth, c in st["curves"].items():
+            for b, v in c.items():
+                long.append({"setting": setting, "method": mth, "budget": float(b), "flops_ratio": st["flops_ratio"][b], "acc_mean": v["mean"], "acc_std": v["std"], "n": v["n"]})
+    with atomic_path(output.curves_csv, suffix=".csv") as tmp:
+        pd.DataFrame(long).to_csv(tmp, index=False, float_format="%.6g")
     metrics["claims_inputs"] = ci
     write_json(output.metrics, metrics)
     return metrics

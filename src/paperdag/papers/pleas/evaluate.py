@@ -128,7 +128,8 @@ def run_pair(net_a, net_b, d: dict, setting: str, p: dict, seed: int, log) -> di
                 net = M.partial_merge(net_a, net_b, lay)
                 if solver is not None:
                     if probs is None:
-                        probs = M.ls_problems(net_a, net_b, net, lay, use, mp["ls"]["positions_per_image"], seed)
+                        rows = mp["ls"]["adam_max_rows"] if "pleas_adam" in mp["methods"] else 0
+                        probs = M.ls_problems(net_a, net_b, net, lay, use, mp["ls"]["positions_per_image"], seed, rows)
                     if solver == "closed_form":
                         sols = {k: M.solve_closed_form(pr, mp["ls"]["ridge"]) for k, pr in probs.items()}
                     else:

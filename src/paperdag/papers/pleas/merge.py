@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
+from .bn import bn_stats  # noqa: F401  (re-exported: merge.bn_stats)
 from .nets import build, get_module
 
 
@@ -104,13 +105,13 @@ def activation_matching(net_a, net_b, batches) -> tuple[dict, dict]:
     positions), one assignment problem per group."""
     specs = [s for s in net_a.specs() if s["out"] is not None]
     bns = [s["bn"] for s in specs]
-    ca = capture(net_a, batches, bns)
-    cb = capture(net_b, batches, bns)
     sims = {}
-    for s in specs:
-        g = s["out"]
-        for ta, tb in zip(ca[s["bn"]], cb[s["bn"]]):
-            ua, ub = _units(ta), _units(tb)
+    for x in batches:  # one batch at a time: memory does not grow with the merge data
+        ca = capture(net_a, [x], bns)
+        cb = capture(net_b, [x], bns)
+        for s in specs:
+            g = s["out"]
+            ua, ub = _units(ca[s["bn"]][0]), _units(cb[s["bn"]][0])
             d = -(ua.pow(2).sum(1, keepdim=True) + ub.pow(2).sum(1)[None, :] - 2 * ua @ ub.t())
             sims[g] = sims.get(g, 0) + d
     perm, score = {}, {}
@@ -438,56 +439,75 @@ def _targets(y: torch.Tensor, layer, positions_per_image, gen) -> torch.Tensor:
     return y
 
 
-def ls_problems(net_a, net_b, merged, layouts: dict, batches, positions_per_image: int | None = None, seed: int = 0):
-    """For every Conv/Linear that both models own: the design matrix X~ (merged target inputs,
-    from the ORIGINAL models' activations, plus a ones column when the layer has a bias), the
-    targets Y~ (merged target pre-activation outputs), the initial (permutation-merged) weight
-    W0 as a (out, cols) matrix, and the mask of allowed weights."""
+def ls_problems(net_a, net_b, merged, layouts: dict, batches, positions_per_image: int | None = None, seed: int = 0,
+                max_rows: int | None = None):
+    """For every Conv/Linear that both models own, the least-squares problem of PLeaS, built
+    batch by batch: the design X~ (merged target inputs from the ORIGINAL models' activations,
+    unfolded for a conv, plus a ones column when the layer has a bias) and the targets Y~ (merged
+    target pre-activation outputs), kept as sufficient statistics G = X~^T X~, R = X~^T Y~,
+    sum(Y~^2) and the row count (for the closed form and the error), and as up to `max_rows`
+    rows (for the Adam variant; None = all); the initial (permutation-merged) weight W0 as an
+    (out, cols) matrix; the mask of allowed weights (cross blocks excluded)."""
     specs = [s for s in merged.specs() if head_owner(s, net_a, net_b) == "both"]
     names = [s["name"] for s in specs]
-    xa, xb = capture(net_a, batches, names, "input"), capture(net_b, batches, names, "input")
-    ya, yb = capture(net_a, batches, names, "output"), capture(net_b, batches, names, "output")
     probs = {}
     for s in specs:
         layer = get_module(merged, s["name"])
         lo = layouts[s["out"]] if s["out"] is not None else None
         li = layouts[s["inp"]] if s["inp"] is not None else None
-        has_bias = layer.bias is not None
-        Xs, Ys = [], []
-        for i in range(len(batches)):
-            # the same random positions for X and Y of one batch
-            g1 = torch.Generator().manual_seed(seed * 100003 + i)
-            g2 = torch.Generator().manual_seed(seed * 100003 + i)
-            xt = _merge_features(xa[s["name"]][i], xb[s["name"]][i], li)
-            yt = _merge_features(ya[s["name"]][i], yb[s["name"]][i], lo)
-            X = _design(xt, layer, positions_per_image, g1).double()
-            Y = _targets(yt, layer, positions_per_image, g2).double()
-            if has_bias:
-                X = torch.cat([X, torch.ones(X.shape[0], 1, dtype=X.dtype)], 1)
-            Xs.append(X)
-            Ys.append(Y)
-        X, Y = torch.cat(Xs), torch.cat(Ys)
         w = layer.weight.detach().double()
         kk = int(np.prod(w.shape[2:])) if w.dim() == 4 else 1
         W0 = w.reshape(w.shape[0], -1)
-        mask = allowed_mask(lo, li, w.shape[0], w.shape[1]).repeat_interleave(kk, dim=1) if kk > 1 else allowed_mask(lo, li, w.shape[0], w.shape[1])
+        mask = allowed_mask(lo, li, w.shape[0], w.shape[1])
+        if kk > 1:
+            mask = mask.repeat_interleave(kk, dim=1)
+        has_bias = layer.bias is not None
         if has_bias:
             W0 = torch.cat([W0, layer.bias.detach().double()[:, None]], 1)
             mask = torch.cat([mask, torch.ones(mask.shape[0], 1, dtype=torch.bool)], 1)
-        probs[s["name"]] = {"X": X, "Y": Y, "W0": W0, "mask": mask, "shape": tuple(w.shape), "bias": has_bias}
+        c = W0.shape[1]
+        probs[s["name"]] = {"G": torch.zeros(c, c, dtype=torch.float64), "R": torch.zeros(c, W0.shape[0], dtype=torch.float64),
+                            "YY": 0.0, "N": 0, "X": [], "Y": [], "W0": W0, "mask": mask, "shape": tuple(w.shape), "bias": has_bias,
+                            "lo": lo, "li": li, "layer": layer}
+    for i, x in enumerate(batches):
+        xa, xb = capture(net_a, [x], names, "input"), capture(net_b, [x], names, "input")
+        ya, yb = capture(net_a, [x], names, "output"), capture(net_b, [x], names, "output")
+        for name, p in probs.items():
+            # the same random positions for X and Y of one batch
+            g1 = torch.Generator().manual_seed(seed * 100003 + i)
+            g2 = torch.Generator().manual_seed(seed * 100003 + i)
+            X = _design(_merge_features(xa[name][0], xb[name][0], p["li"]), p["layer"], positions_per_image, g1).double()
+            Y = _targets(_merge_features(ya[name][0], yb[name][0], p["lo"]), p["layer"], positions_per_image, g2).double()
+            if p["bias"]:
+                X = torch.cat([X, torch.ones(X.shape[0], 1, dtype=X.dtype)], 1)
+            p["G"] += X.t() @ X
+            p["R"] += X.t() @ Y
+            p["YY"] += float((Y * Y).sum())
+            p["N"] += X.shape[0]
+            kept = sum(len(t) for t in p["X"])
+            if max_rows is None or kept < max_rows:  # max_rows 0: no rows kept (closed form only)
+                take = X.shape[0] if max_rows is None else min(X.shape[0], max_rows - kept)
+                p["X"].append(X[:take])
+                p["Y"].append(Y[:take])
+    for p in probs.values():
+        c, o = p["W0"].shape[1], p["W0"].shape[0]
+        p["X"] = torch.cat(p["X"]) if p["X"] else torch.zeros(0, c, dtype=torch.float64)
+        p["Y"] = torch.cat(p["Y"]) if p["Y"] else torch.zeros(0, o, dtype=torch.float64)
+        del p["lo"], p["li"], p["layer"]
     return probs
 
 
 def recon_error(p: dict, W: torch.Tensor) -> float:
-    return float(((p["X"] @ W.t() - p["Y"]) ** 2).mean())
+    """Mean squared reconstruction error ||X~ W^T - Y~||^2 / (rows x outputs) over all merge
+    data, from the sufficient statistics."""
+    sq = float(torch.sum((W @ p["G"]) * W)) - 2.0 * float(torch.sum(W.t() * p["R"])) + p["YY"]
+    return max(sq, 0.0) / (p["N"] * W.shape[0])
 
 
 def solve_closed_form(p: dict, ridge: float) -> torch.Tensor:
     """min_W ||X W^T - Y||^2 + lam ||W - W0||^2 over the allowed entries (cross blocks stay 0),
     lam = ridge * tr(X^T X) / n_cols: one ridge solve per distinct row pattern of the mask."""
-    X, Y, W0, mask = p["X"], p["Y"], p["W0"], p["mask"]
-    G = X.t() @ X
-    R = X.t() @ Y  # cols x out
+    W0, mask, G, R = p["W0"], p["mask"], p["G"], p["R"]  # R: cols x out
     W = torch.zeros_like(W0)
     patterns = {}
     for r in range(mask.shape[0]):
@@ -540,28 +560,6 @@ def set_weights(merged, probs: dict, sols: dict) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # BatchNorm re-estimation
-
-
-@torch.no_grad()
-def bn_stats(net, batches) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Population statistics of every BatchNorm (cumulative average over `batches`, train-mode
-    forward passes as in BN re-estimation / REPAIR)."""
-    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum) for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None
-    net.train()
-    for x in batches:
-        net(x)
-    net.eval()
-    out = {}
-    for name, m in net.named_modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            out[name] = (m.running_mean.clone(), m.running_var.clone())
-    for m, mom in zip(bns, saved):
-        m.momentum = mom
-    return out
 
 
 @torch.no_grad()

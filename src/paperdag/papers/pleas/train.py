@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from paperdag.core.resume import Resumer
 
-from .merge import bn_stats
+from .bn import bn_stats
 from .nets import MLP, ResNet
 
 
