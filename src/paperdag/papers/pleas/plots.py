@@ -22,7 +22,7 @@ STYLE = {
 def plot_all(metrics: dict, p: dict, output) -> None:
     plt = plotting.setup()
     settings = [s for s in ("labels", "domains") if s in metrics["settings"]]
-    fig, axes = plt.subplots(1, len(settings), figsize=(6.2 * len(settings), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(settings), figsize=(6.4 * len(settings), 6.0), squeeze=False)
     for ax, s in zip(axes[0], settings):
         m = metrics["settings"][s]
         budgets = sorted(m["flops_ratio"], key=float)
@@ -33,6 +33,7 @@ def plot_all(metrics: dict, p: dict, output) -> None:
         r = m["references"]
         ax.axhline(r["ensemble"]["mean"], color="black", linestyle="--", linewidth=1, label=f"ensemble of A and B (2x): {r['ensemble']['mean']:.1f}%")
         if s == "domains":
+            ax.axhline(r["individual_own"]["mean"], color="gray", linestyle="--", linewidth=0.8, label=f"each model on its own domain: {r['individual_own']['mean']:.1f}%")
             ax.axhline(r["model_a"]["mean"], color="gray", linestyle=":", linewidth=1, label=f"model A alone, both domains: {r['model_a']['mean']:.1f}%")
             ax.axhline(r["model_b"]["mean"], color="gray", linestyle="-.", linewidth=1, label=f"model B alone, both domains: {r['model_b']['mean']:.1f}%")
         else:
@@ -43,7 +44,7 @@ def plot_all(metrics: dict, p: dict, output) -> None:
         ax.set_ylabel("average accuracy over the two tasks/domains (%)")
         ax.set_title(m["title"], fontsize=8.5)
         ax.set_xticks([float(b) for b in budgets])
-        ax.legend(loc="lower right", fontsize=6.5)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False)
     n = len(next(iter(metrics["settings"].values()))["seeds"])
     fig.suptitle(f"PLeaS at small scale: accuracy vs compute budget (digits MLPs, mean ± std over {n} model pairs)\n"
                  f"(no paper values drawn: its per-budget ResNet-50 numbers could not be transcribed offline; "
