@@ -33,7 +33,7 @@ def test_pleas_smoke_end_to_end(repo):
     from paperdag.core.stage import run_job
 
     p = PaperConfig("pleas", repo).params("smoke")
-    cfg = {k: p[k] for k in ("seed", "merge")}
+    cfg = {k: p[k] for k in ("device", "seed", "merge")}
     again = repo / "again.json"
     io = {"input": {"data": str(out / "data" / "splits.npz"), "model_a": str(out / "models" / "labels" / "seed1" / "a.safetensors"),
                     "model_b": str(out / "models" / "labels" / "seed1" / "b.safetensors")},

@@ -52,7 +52,7 @@ rule pleas_train:
         seed=r"\d+",
     params:
         stage="pleas.train",
-        cfg=P("pleas", "seed", "model", "train"),
+        cfg=P("pleas", "device", "seed", "model", "train"),
         io=job_io,
     log:
         "results/{scale}/pleas/logs/train-{setting}-seed{seed}.log",
@@ -82,7 +82,7 @@ rule pleas_merge:
         seed=r"\d+",
     params:
         stage="pleas.merge",
-        cfg=P("pleas", "seed", "merge"),
+        cfg=P("pleas", "device", "seed", "merge"),
         io=job_io,
     log:
         "results/{scale}/pleas/logs/merge-{setting}-seed{seed}.log",

@@ -15,9 +15,10 @@ def bn_stats(net, batches) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     for m in bns:
         m.reset_running_stats()
         m.momentum = None
+    dev = next(net.parameters()).device
     net.train()
     for x in batches:
-        net(x)
+        net(x.to(dev))
     net.eval()
     out = {}
     for name, m in net.named_modules():

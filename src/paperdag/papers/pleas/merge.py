@@ -73,17 +73,18 @@ def solve_lap(sim: np.ndarray) -> np.ndarray:
 def capture(net, batches, names: list[str], kind: str = "output") -> dict[str, list[torch.Tensor]]:
     """Inputs or outputs of the named modules on each batch (eval mode)."""
     net.eval()
+    dev = next(net.parameters()).device
     store = {n: [] for n in names}
     hooks = []
     for n in names:
         m = get_module(net, n)
         if kind == "output":
-            hooks.append(m.register_forward_hook(lambda mod, i, o, n=n: store[n].append(o.detach())))
+            hooks.append(m.register_forward_hook(lambda mod, i, o, n=n: store[n].append(o.detach().cpu())))
         else:
-            hooks.append(m.register_forward_hook(lambda mod, i, o, n=n: store[n].append(i[0].detach())))
+            hooks.append(m.register_forward_hook(lambda mod, i, o, n=n: store[n].append(i[0].detach().cpu())))
     try:
         for x in batches:
-            net(x)
+            net(x.to(dev))
     finally:
         for h in hooks:
             h.remove()
@@ -129,7 +130,8 @@ def _permute_axis(t: torch.Tensor, axis: int, idx) -> torch.Tensor:
 def weight_matching(net_a, net_b, seed: int = 0, max_iter: int = 100) -> tuple[dict, dict]:
     """Git Re-Basin weight matching: coordinate ascent over groups (random order) maximising
     sum of <W_A, P W_B P'^T> over every weight / BatchNorm vector touching the group."""
-    sa, sb = net_a.state_dict(), net_b.state_dict()
+    sa = {k: v.detach().cpu() for k, v in net_a.state_dict().items()}
+    sb = {k: v.detach().cpu() for k, v in net_b.state_dict().items()}
     specs = [s for s in net_a.specs() if s.get("head") is None or s["head"] in getattr(net_b, "head_sizes", {})]
     widths = net_a.widths
     perm = {g: np.arange(n) for g, n in widths.items()}
@@ -288,7 +290,8 @@ def partial_merge(net_a, net_b, layouts: dict):
     """Build the partially merged network (see module doc) from the two sources and layouts."""
     arch = merged_arch(net_a.arch(), net_b.arch(), layouts)
     merged = build(arch)
-    sa, sb = net_a.state_dict(), net_b.state_dict()
+    sa = {k: v.detach().cpu() for k, v in net_a.state_dict().items()}
+    sb = {k: v.detach().cpu() for k, v in net_b.state_dict().items()}
     new = {}
     for s in merged.specs():
         owner = head_owner(s, net_a, net_b)
@@ -304,6 +307,7 @@ def partial_merge(net_a, net_b, layouts: dict):
                 new[f"{s['bn']}.{v}"] = _vec(sa[f"{s['bn']}.{v}"], sb[f"{s['bn']}.{v}"], lo, "both")
             new[f"{s['bn']}.num_batches_tracked"] = torch.zeros((), dtype=torch.long)
     merged.load_state_dict(new)
+    merged.to(next(net_a.parameters()).device)
     merged.eval()
     return merged
 
@@ -367,7 +371,7 @@ def direct_flops(net, x) -> float:
 
     hooks = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     net.eval()
-    net(x[:1])
+    net(x[:1].to(next(net.parameters()).device))
     for h in hooks:
         h.remove()
     return float(total[0])
@@ -455,7 +459,7 @@ def ls_problems(net_a, net_b, merged, layouts: dict, batches, positions_per_imag
         layer = get_module(merged, s["name"])
         lo = layouts[s["out"]] if s["out"] is not None else None
         li = layouts[s["inp"]] if s["inp"] is not None else None
-        w = layer.weight.detach().double()
+        w = layer.weight.detach().cpu().double()
         kk = int(np.prod(w.shape[2:])) if w.dim() == 4 else 1
         W0 = w.reshape(w.shape[0], -1)
         mask = allowed_mask(lo, li, w.shape[0], w.shape[1])
@@ -463,7 +467,7 @@ def ls_problems(net_a, net_b, merged, layouts: dict, batches, positions_per_imag
             mask = mask.repeat_interleave(kk, dim=1)
         has_bias = layer.bias is not None
         if has_bias:
-            W0 = torch.cat([W0, layer.bias.detach().double()[:, None]], 1)
+            W0 = torch.cat([W0, layer.bias.detach().cpu().double()[:, None]], 1)
             mask = torch.cat([mask, torch.ones(mask.shape[0], 1, dtype=torch.bool)], 1)
         c = W0.shape[1]
         probs[s["name"]] = {"G": torch.zeros(c, c, dtype=torch.float64), "R": torch.zeros(c, W0.shape[0], dtype=torch.float64),

@@ -28,10 +28,8 @@ def data(ctx):
 def train(ctx):
     """Train model A and model B of one (setting, seed) pair; each resumes from its last
     checkpoint if interrupted; a finished model is kept in .resume/ until both are done."""
-    import torch
-
     from .data import n_classes
-    from .train import build_source, head_name, train_source
+    from .train import build_source, device_of, head_name, train_source
 
     p = ctx.params
     setting, si = ctx.wildcards["setting"], int(ctx.wildcards["seed"])
@@ -44,7 +42,7 @@ def train(ctx):
             continue
         seed_everything(seed)
         x, y = d[f"{setting}_{t}_train_x"], d[f"{setting}_{t}_train_y"]
-        net = build_source(p, setting, t, x.shape[1:], n_classes(d, setting, t), seed)
+        net = build_source(p, setting, t, x.shape[1:], n_classes(d, setting, t), seed).to(device_of(p))
         net, res = train_source(net, x, y, head_name(setting, t), p["train"], seed, rdir, f"{setting}-{si}-{t}", ctx.log)
         save_tensors(final, net.state_dict(), {"arch": net.arch(), "seed": seed})
         res.finish()
@@ -54,15 +52,15 @@ def train(ctx):
         save_tensors(ctx.output[f"model_{t}"], tensors, meta)
     for t in ("a", "b"):
         (rdir / f"{setting}-{si}-{t}.final.safetensors").unlink()
-    del torch
 
 
-def load_net(path):
+def load_net(path, device="cpu"):
     from .nets import build
 
     tensors, meta = load_tensors(path, with_metadata=True)
     net = build(meta["arch"])
     net.load_state_dict(tensors)
+    net.to(device)
     net.eval()
     return net
 
@@ -70,12 +68,14 @@ def load_net(path):
 @stage("pleas.merge")
 def merge(ctx):
     from .evaluate import run_pair
+    from .train import device_of
 
     p = ctx.params
     setting, si = ctx.wildcards["setting"], int(ctx.wildcards["seed"])
     seed_everything(p["seed"] + si)
     d = load_npz(ctx.input.data)
-    net_a, net_b = load_net(ctx.input.model_a), load_net(ctx.input.model_b)
+    dev = device_of(p)
+    net_a, net_b = load_net(ctx.input.model_a, dev), load_net(ctx.input.model_b, dev)
     out = run_pair(net_a, net_b, d, setting, p, p["seed"] + si, ctx.log)
     write_json(ctx.output.evals, out)
 

@@ -49,6 +49,7 @@ def train_source(net, x, y, head: str, tp: dict, seed: int, resume_dir, tag: str
     start = res.restore(net, opt)
     for _ in range(start):
         sched.step()
+    dev = next(net.parameters()).device
     X, Y = torch.as_tensor(x), torch.as_tensor(y)
     loss = torch.tensor(float("nan"))
     for ep in range(start, tp["epochs"]):
@@ -60,7 +61,7 @@ def train_source(net, x, y, head: str, tp: dict, seed: int, resume_dir, tag: str
             if len(idx) < 2:
                 continue
             opt.zero_grad()
-            loss = F.cross_entropy(net(X[idx])[head], Y[idx])
+            loss = F.cross_entropy(net(X[idx].to(dev))[head], Y[idx].to(dev))
             loss.backward()
             opt.step()
         sched.step()
@@ -79,7 +80,16 @@ def refresh_bn(net, x, batch_size):
 @torch.no_grad()
 def logits(net, x, head: str, batch_size: int = 512) -> torch.Tensor:
     net.eval()
-    return torch.cat([net(b)[head] for b in batches_of(x, batch_size)])
+    dev = next(net.parameters()).device
+    return torch.cat([net(b.to(dev))[head].cpu() for b in batches_of(x, batch_size)])
+
+
+def device_of(p: dict):
+    """`device: cpu` (default/smoke: byte-identical metrics), `cuda`, or `auto` (cuda if present)."""
+    want = p.get("device", "cpu")
+    if want == "auto":
+        want = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(want)
 
 
 def accuracy_from_logits(lg: torch.Tensor, y) -> float:
