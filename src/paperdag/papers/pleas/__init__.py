@@ -1,0 +1,1 @@
+"""PLeaS: merging models with permutations and least squares (Nasery et al., CVPR 2025)."""
