@@ -57,7 +57,7 @@ def build_metrics(p: dict, plan: dict, packing: dict, corr: dict, bench: dict):
         ts = tok[(d, bs)]
         row = {"dist": d, "bs": bs, "batches": len(rs)}
         for m in b["methods"]:
-            for k in ("prefill_cpu", "prefill_wall", "ttft_cpu", "ttft_wall", "peak_mem_mb"):
+            for k in ("prefill_cpu", "prefill_wall", "ttft_cpu", "ttft_wall", "peak_mem_mb", "peak_mem_ttft_mb"):
                 row[f"{m}_{k}"] = float(np.mean([x[m][k] for x in rs]))
         for c in ("cpu", "wall"):
             row[f"speedup_prefill_{c}"] = _ms([x["padded"][f"prefill_{c}"] / x["prepacked"][f"prefill_{c}"] for x in rs])
@@ -68,6 +68,7 @@ def build_metrics(p: dict, plan: dict, packing: dict, corr: dict, bench: dict):
         row["fraction_of_bound_rows"] = _ms([x["padded"][f"prefill_{clock}"] / x["prepacked"][f"prefill_{clock}"] / t["bound_rows"]
                                              for x, t in zip(rs, ts)])
         row["memory_reduction"] = _ms([x["padded"]["peak_mem_mb"] / max(x["prepacked"]["peak_mem_mb"], 1e-3) for x in rs])
+        row["memory_reduction_ttft"] = _ms([x["padded"]["peak_mem_ttft_mb"] / max(x["prepacked"]["peak_mem_ttft_mb"], 1e-3) for x in rs])
         timing_rows[f"{d}/{bs}"] = row
     cd = b["claim_distribution"]
     bss = sorted(b["batch_sizes"])
@@ -85,6 +86,7 @@ def build_metrics(p: dict, plan: dict, packing: dict, corr: dict, bench: dict):
             "timing_speedup_ttft": tr_big[f"speedup_ttft_{clock}"],
             "timing_fraction_of_bound": tr_big["fraction_of_bound_rows"],
             "timing_memory_reduction": tr_big["memory_reduction"],
+            "timing_memory_reduction_ttft": tr_big["memory_reduction_ttft"],
         })
         if tr_small and small != big:
             claims_inputs["timing_speedup_growth"] = (tr_big[f"speedup_prefill_{clock}"]["mean"]
@@ -115,6 +117,8 @@ def build_metrics(p: dict, plan: dict, packing: dict, corr: dict, bench: dict):
             f"speed-up TTFT ({clock})": tr.get(f"speedup_ttft_{clock}", {}).get("mean", float("nan")),
             "peak mem padded MB": tr.get("padded_peak_mem_mb", float("nan")),
             "peak mem prepacked MB": tr.get("prepacked_peak_mem_mb", float("nan")),
+            "peak mem to TTFT padded MB": tr.get("padded_peak_mem_ttft_mb", float("nan")),
+            "peak mem to TTFT prepacked MB": tr.get("prepacked_peak_mem_ttft_mb", float("nan")),
         })
     prows = [{"distribution": v["dist"], "batch size": v["bs"], "batches": v["samples"],
               "rows binpacking": v["rows_binpacking"], "rows FFD": v["rows_ffd"], "rows lower bound": v["rows_lower_bound"],

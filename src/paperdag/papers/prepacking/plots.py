@@ -40,7 +40,7 @@ def plot_all(metrics: dict, p: dict, output) -> None:
         pr = ref.get("speedup_vs_batch", {}).get(d)
         if pr:
             ax.plot([x[0] for x in pr["points"]], [x[1] for x in pr["points"]], "*", ms=11, color="tab:red",
-                    label=f"paper: {pr['label']}")
+                    label=f"paper: {pr['label']} (batch {', '.join(str(x[0]) for x in pr['points'])})")
         ax.axhline(1.0, color="0.6", lw=0.8)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("batch size k (prompts)")
@@ -61,14 +61,17 @@ def plot_all(metrics: dict, p: dict, output) -> None:
             if f"{m}_prefill_{clock}" not in rows[0]:
                 continue
             axes[0, j].plot(bs, [r[f"{m}_prefill_{clock}"] for r in rows], marker="o", color=COLORS[i], label=names[m])
-            axes[1, j].plot(bs, [r[f"{m}_peak_mem_mb"] for r in rows], marker="o", color=COLORS[i], label=names[m])
+            axes[1, j].plot(bs, [r[f"{m}_peak_mem_mb"] for r in rows], marker="o", color=COLORS[i], label=f"{names[m]}, prefill")
+            if m == "prepacked":
+                axes[1, j].plot(bs, [r[f"{m}_peak_mem_ttft_mb"] for r in rows], marker="s", ls="--", color=COLORS[i],
+                                label=f"{names[m]}, prefill + unpacked caches")
         for ax in axes[:, j]:
             ax.set_xscale("log", base=2)
             ax.set_xlabel("batch size k (prompts)")
             ax.legend(fontsize=7)
         axes[0, j].set_yscale("log")
         axes[0, j].set_ylabel(f"prefill time per batch (s, {clock})")
-        axes[1, j].set_ylabel("peak memory growth (MB)")
+        axes[1, j].set_ylabel("peak memory growth during the call (MB)")
         axes[0, j].set_title(f"{d}", fontsize=9)
     fig.suptitle(f"Prefill time and peak memory per batch: {who}", fontsize=9)
     fig.tight_layout()

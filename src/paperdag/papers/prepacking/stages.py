@@ -203,7 +203,7 @@ def metrics(ctx):
     from paperdag.core.tables import write_table
 
     write_json(ctx.output.metrics, m)
-    write_table(tables["speedup"], ctx.output.speedup_csv, ctx.output.speedup_md)
+    write_table(tables["speedup"], ctx.output.speedup_csv, ctx.output.speedup_md, floatfmt=".3g")
     write_table(tables["packing"], ctx.output.packing_csv, ctx.output.packing_md)
 
 
