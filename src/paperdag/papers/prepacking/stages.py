@@ -21,14 +21,14 @@ def _model_spec(p: dict, ctx) -> dict:
     return m
 
 
-def _load(p, ctx, with_tokenizer=False):
+def _load(p, ctx, with_tokenizer=False, dtype=None):
     import torch
 
     from paperdag.core.lm import load_causal_lm
 
     m = p["model"]
     torch.manual_seed(int(p["seed"]))
-    model, tok = load_causal_lm(_model_spec(p, ctx), dtype=m["dtype"], device=m["device"],
+    model, tok = load_causal_lm(_model_spec(p, ctx), dtype=dtype or m["dtype"], device=m["device"],
                                 attn_implementation=m.get("attn"), with_tokenizer=with_tokenizer)
     return model, tok
 
@@ -122,9 +122,8 @@ def correctness(ctx):
 
     p = ctx.params
     seed_everything(int(p["seed"]))
-    model, tok = _load(p, ctx, with_tokenizer=False)
-    if next(model.parameters()).dtype != torch.float32:
-        raise PaperdagError("config/papers/prepacking.yaml: correctness.* needs model.dtype float32")
+    model, tok = _load(p, ctx, with_tokenizer=False, dtype="float32")  # exactness is checked in fp32
+    assert next(model.parameters()).dtype == torch.float32
     pad = _pad_id(model, None)
     eos = model.generation_config.eos_token_id if model.generation_config is not None else None
     eos = eos[0] if isinstance(eos, list) else eos
