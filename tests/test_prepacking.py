@@ -171,6 +171,8 @@ def test_smoke_pipeline(repo):
     snakemake(repo, "--config", "scale=smoke", "papers=[prepacking]")
     base = repo / "results/smoke/prepacking"
     m = json.loads((base / "metrics.json").read_text())
+    assert "timing" not in m and not any(k.startswith("timing_") for k in m["claims_inputs"])
+    m["timing"] = json.loads((base / "timing.json").read_text())["timing"]
     assert m["correctness"]["generations_identical"] == m["correctness"]["prompts"] > 0
     assert m["correctness"]["packed_vs_single_max_abs"] <= 1e-4
     for key, t in m["tokens"].items():

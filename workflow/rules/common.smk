@@ -106,9 +106,12 @@ def paper_final_outputs(slug, scale):
     ] + PAPER_FIGURES.get(slug, lambda s: [])(scale) + PAPER_TABLES.get(slug, lambda s: [])(scale)
 
 
-# Each paper's rule file registers functions listing its figure and table files for a scale.
+# Each paper's rule file registers functions listing its figure and table files for a scale,
+# and, if it measures timings, its timing.json (machine-dependent numbers kept out of the
+# byte-deterministic metrics.json; the claims rule reads both).
 PAPER_FIGURES = {}
 PAPER_TABLES = {}
+PAPER_TIMING = {}
 
 
 def claims_for(slug):
@@ -122,6 +125,7 @@ rule claims:
     """The claims ledger of one paper: paper value, ours, verdict (JSON and Markdown)."""
     input:
         metrics="results/{scale}/{slug}/metrics.json",
+        timing=lambda w: PAPER_TIMING.get(w.slug, lambda scale: [])(w.scale),
         code=["src/paperdag/core/claims.py", "src/paperdag/core/stages.py"],
     output:
         claims="results/{scale}/{slug}/claims.json",

@@ -41,6 +41,7 @@ PAPER_TABLES["prepacking"] = lambda scale: [
     f"results/{scale}/prepacking/tables/speedup.md",
     f"results/{scale}/prepacking/tables/packing.md",
 ]
+PAPER_TIMING["prepacking"] = lambda scale: [f"results/{scale}/prepacking/timing.json"]
 
 
 rule prepacking_plan:
@@ -121,8 +122,8 @@ rule prepacking_benchmark:
 
 
 rule prepacking_metrics:
-    """metrics.json (deterministic except its `timing` section and the `timing_*` claims inputs),
-    the speed-up table and the packer comparison table."""
+    """metrics.json (deterministic), timing.json (measured times, speed-ups, memory; the
+    `timing_*` claims inputs), the speed-up table and the packer comparison table."""
     input:
         plan=rules.prepacking_plan.output.plan,
         packing=rules.prepacking_plan.output.packing,
@@ -131,6 +132,7 @@ rule prepacking_metrics:
         code=code("prepacking", "aggregate", "packing", "stages", core=("tables",)),
     output:
         metrics="results/{scale}/prepacking/metrics.json",
+        timing="results/{scale}/prepacking/timing.json",
         speedup_csv="results/{scale}/prepacking/tables/speedup.csv",
         speedup_md=report("results/{scale}/prepacking/tables/speedup.md", caption="../report/prepacking/speedup_table.rst", category="prepacking", subcategory="tables"),
         packing_csv="results/{scale}/prepacking/tables/packing.csv",
@@ -155,6 +157,7 @@ rule prepacking_figures:
     """Figures from metrics.json only."""
     input:
         metrics=rules.prepacking_metrics.output.metrics,
+        timing=rules.prepacking_metrics.output.timing,
         code=code("prepacking", "plots", core=("plotting",)),
     output:
         speedup_png=report("results/{scale}/prepacking/figures/speedup.png", caption="../report/prepacking/speedup.rst", category="prepacking", subcategory="figures"),

@@ -13,6 +13,11 @@ from .summary import summary_markdown, summary_rows
 @stage("core.claims")
 def claims(ctx):
     metrics = read_json(ctx.input.metrics)
+    # measured, machine-dependent numbers (timings) live apart from the deterministic
+    # metrics.json, in timing.json; claims may use them too
+    timing = ctx.input.get("timing") or []
+    for path in [timing] if isinstance(timing, str) else timing:
+        metrics.setdefault("claims_inputs", {}).update(read_json(path).get("claims_inputs", {}))
     rows = evaluate_claims(ctx.params["claims"], metrics, ctx.params["scale"])
     write_json(ctx.output.claims, {"title": ctx.params["title"], "scale": ctx.params["scale"], "claims": rows})
     head = f"# Claims ledger: {ctx.params['title']} (`{ctx.params['scale']}` scale)\n\n"

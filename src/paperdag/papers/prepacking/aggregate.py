@@ -1,6 +1,7 @@
 """metrics.json and tables from the plan, the packer comparison, the correctness checks and the
 benchmark. Everything outside `timing` (and outside the claims inputs named `timing_*`) is
-deterministic for a config; measured times, speed-ups and memory are under `timing`.
+deterministic for a config; measured times, speed-ups and memory are under `timing`, which the
+metrics stage writes to timing.json, apart from metrics.json.
 
 Memory on CPU (bench.PeakRSS, resident-set growth sampled during the call) under-reports:
 allocations served from memory the process already holds do not grow the resident set, so small
