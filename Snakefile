@@ -16,6 +16,9 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+include: "workflow/rules/shared.smk"
+
+
 for _slug in PAPERS:
 
     include: f"workflow/rules/{_slug}.smk"

