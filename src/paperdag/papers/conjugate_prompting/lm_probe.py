@@ -121,17 +121,17 @@ def build_tiny(out_dir: str | Path, cfg: dict, seed: int) -> None:
     tmp.rename(out_dir)
 
 
-def load_lm(path_or_id: str):
-    """A causal LM and its tokenizer from a local folder (the SmolLM2 asset, the tiny stand-in)
-    or a hub id (paper scale), in float32, eval mode, left padding for batched generation."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def load_lm(spec, verify: bool = True):
+    """A causal LM and its tokenizer through the shared loader `paperdag.core.lm.load_causal_lm`:
+    a local folder (the SmolLM2 asset, checked against its SHA256SUMS; the tiny stand-in, with
+    verify=False) or 'hub:<id>' (paper scale); float32, eval mode, left padding for batched
+    generation."""
+    from paperdag.core.lm import load_causal_lm
 
-    tok = AutoTokenizer.from_pretrained(path_or_id)
-    model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype="float32")
+    model, tok = load_causal_lm(spec, dtype="float32", verify=verify)
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model.eval()
     return model, tok
 
 
@@ -231,7 +231,7 @@ def summarise(pre: dict, ft: dict, lm: dict, names: dict) -> dict:
     """The paper's table (accuracy per task pair x language, both models, drop) and the claim
     inputs. Drop = pre-trained minus fine-tuned accuracy, in percentage points."""
     table, by_lang = [], {}
-    per_prompt_drop = {}
+    per_prompt_drop, per_prompt_ft = {}, {}
     for lang in lm["languages"]:
         drops = []
         for icl in lm["icl_tasks"]:
@@ -242,6 +242,7 @@ def summarise(pre: dict, ft: dict, lm: dict, names: dict) -> dict:
                               "pretrained_if": 100 * np.mean(pre[k]["if_answer"]), "finetuned_if": 100 * np.mean(ft[k]["if_answer"])})
                 drops.append(100 * (a - b))
         per_prompt_drop[lang] = np.mean(drops, axis=0)  # per prompt index, averaged over task pairs
+        per_prompt_ft[lang] = np.mean([100 * np.array(ft[f"{icl}|{t}|{lang}"]["correct"], float) for icl in lm["icl_tasks"] for t in lm["if_tasks"]], axis=0)
         rows = [r for r in table if r["language"] == LANGUAGE_NAMES[lang]]
         by_lang[LANGUAGE_NAMES[lang]] = {k: float(np.mean([r[k] for r in rows])) for k in ("pretrained_acc", "finetuned_acc", "drop")}
     claims = {}
@@ -252,6 +253,8 @@ def summarise(pre: dict, ft: dict, lm: dict, names: dict) -> dict:
         diff = en - rest
         claims["lm_drop_en_minus_others"] = {"mean": float(diff.mean()), "std": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0, "n": int(len(diff))}
         claims["lm_drop_en"] = {"mean": float(en.mean()), "std": float(en.std(ddof=1)) if len(en) > 1 else 0.0, "n": int(len(en))}
+        gain = np.mean([per_prompt_ft[la] for la in others], axis=0) - per_prompt_ft["en"]
+        claims["lm_conjugate_gain_finetuned"] = {"mean": float(gain.mean()), "std": float(gain.std(ddof=1)) if len(gain) > 1 else 0.0, "n": int(len(gain))}
     summary = {"models": names, "languages": [LANGUAGE_NAMES[la] for la in lm["languages"]], "by_language": by_lang}
     return {"summary": summary, "table": table, "claims_inputs": claims}
 
@@ -269,7 +272,7 @@ def finetune_stage(ctx):
 
     p = ctx.params["lm"]
     torch.manual_seed(p["seed"])
-    model, tok = load_lm(ctx.input.base)
+    model, tok = load_lm(ctx.input.base, verify=p["source"] != "tiny")
     state, curve = finetune(model, tok, p["finetune"], p["seed"], ctx.log, ctx.resume_dir())
     save_tensors(ctx.output.adapter, state, {"loss_curve": curve})
 
@@ -280,14 +283,14 @@ def probe_stage(ctx):
     p = ctx.params["lm"]
     if p["source"] == "hub":
         pre_id, ft_id = p["hub"]["pretrained"], p["hub"]["finetuned"]
-        m, tok = load_lm(pre_id)
+        m, tok = load_lm(f"hub:{pre_id}")
         pre = run_probe(m, tok, p, ctx.log)
         del m
-        m, tok = load_lm(ft_id)
+        m, tok = load_lm(f"hub:{ft_id}")
         ft = run_probe(m, tok, p, ctx.log)
         names = {"pretrained": pre_id, "finetuned": ft_id}
     else:
-        m, tok = load_lm(ctx.input.base)
+        m, tok = load_lm(ctx.input.base, verify=p["source"] != "tiny")
         pre = run_probe(m, tok, p, ctx.log)
         m = with_adapter(m, ctx.input.adapter, p["finetune"])
         ft = run_probe(m, tok, p, ctx.log)

@@ -41,7 +41,8 @@ def plot_all(m: dict, p: dict, output) -> None:
         ax.set_xlabel("number of in-context examples k")
         ax.set_ylabel("squared error / d")
         ax.set_title(title)
-    axes[0].legend(loc="upper right")
+    h, lab = axes[0].get_legend_handles_labels()
+    fig.legend(h, lab, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.12), frameon=False)
     ax = axes[2]
     bins = syn["delta_by_pi"]
     ctr = [(b["lo"] + b["hi"]) / 2 for b in bins if b["delta"] is not None]
@@ -49,7 +50,7 @@ def plot_all(m: dict, p: dict, output) -> None:
     wid = [(b["hi"] - b["lo"]) * 0.9 for b in bins if b["delta"] is not None]
     ax.bar(ctr, val, width=wid, color="tab:red", alpha=0.7, label=f"fine-tuned ({p['synthetic']['claims']['finetune_step']} steps) − pre-trained")
     for x, b in zip(ctr, [b for b in bins if b["delta"] is not None]):
-        ax.annotate(f"n={b['n']}", (x, 0), textcoords="offset points", xytext=(0, -12), ha="center", fontsize=7)
+        ax.annotate(f"n={b['n']}", (x, b["delta"]), textcoords="offset points", xytext=(0, 3 if b["delta"] >= 0 else -10), ha="center", fontsize=7)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xlabel("Bayes posterior P(discrete task | prompt) under D_mix")
     ax.set_ylabel("loss change on D_cont (squared error / d)")
@@ -90,13 +91,15 @@ def plot_all(m: dict, p: dict, output) -> None:
         ax.bar(x - 0.2, pre, 0.4, label=f"pre-trained ({lm['models']['pretrained']})", color="tab:blue")
         ax.bar(x + 0.2, ft, 0.4, label=f"fine-tuned ({lm['models']['finetuned']})", color="tab:red")
         for xi, a, b in zip(x, pre, ft):
-            ax.annotate(f"drop {a - b:+.0f}", (xi, max(a, b)), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
+            ax.annotate(f"{a:.0f}", (xi - 0.2, a), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
+            ax.annotate(f"{b:.0f}", (xi + 0.2, b), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
+            ax.annotate(f"drop {a - b:+.0f}", (xi, 92), ha="center", fontsize=8, fontweight="bold")
         ax.set_xticks(x, langs)
-        ax.set_ylim(0, 105)
+        ax.set_ylim(0, 112)
         ax.set_ylabel("in-context answer accuracy (%)")
         ax.set_xlabel("prompt language / conjugate transform")
         ax.set_title("ICL vs instruction following: accuracy averaged over task pairs (drop = pre-trained − fine-tuned, points)")
-        ax.legend(loc="upper right")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
     else:
         ax.text(0.5, 0.5, "LM probe not run at this scale", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
