@@ -11,6 +11,12 @@ def cp_lm(wildcards):
     return cfgval(CP, wildcards.scale, "lm")
 
 
+def cp_lm_train_params(wildcards):
+    """Only the LM keys that building / fine-tuning read, so probe-only edits do not retrain."""
+    lm = cp_lm(wildcards)
+    return json.dumps({"lm": {k: lm[k] for k in ("source", "seed", "tiny", "finetune")}}, sort_keys=True)
+
+
 def cp_lm_base(wildcards):
     lm = cp_lm(wildcards)
     if lm["source"] == "tiny":
@@ -127,7 +133,7 @@ rule conjugate_prompting_lm_tiny:
         model=directory("results/{scale}/conjugate_prompting/lm/tiny_base"),
     params:
         stage="conjugate_prompting.lm_tiny",
-        cfg=P(CP, "lm"),
+        cfg=cp_lm_train_params,
         io=job_io,
     log:
         "results/{scale}/conjugate_prompting/logs/lm_tiny.log",
@@ -150,7 +156,7 @@ rule conjugate_prompting_lm_finetune:
         adapter="results/{scale}/conjugate_prompting/lm/adapter.safetensors",
     params:
         stage="conjugate_prompting.lm_finetune",
-        cfg=P(CP, "lm"),
+        cfg=cp_lm_train_params,
         io=job_io,
     log:
         "results/{scale}/conjugate_prompting/logs/lm_finetune.log",

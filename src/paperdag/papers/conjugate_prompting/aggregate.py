@@ -53,11 +53,11 @@ def aggregate(L: dict, lm: dict | None, p: dict, output) -> None:
     if lm is not None:
         rows = []
         for r in lm["table"]:
-            rows.append({k: r[k] for k in ("icl_task", "if_task", "language", "n", "pretrained_acc", "finetuned_acc", "drop")})
+            rows.append({k: r[k] for k in ("icl_task", "if_task", "language", "n", "pretrained_acc", "finetuned_acc", "drop", "pretrained_if", "finetuned_if")})
         write_table(
             pd.DataFrame(rows), output.lm_csv, output.lm_md, floatfmt=".1f",
             title="conjugate_prompting: ICL vs instruction following (accuracy % of the in-context answer)",
-            note=f"pre-trained: {lm['summary']['models']['pretrained']}; fine-tuned: {lm['summary']['models']['finetuned']}. drop = pre-trained - fine-tuned (percentage points). Greedy decoding, prefix match of the ICL answer.",
+            note=f"pre-trained: {lm['summary']['models']['pretrained']}; fine-tuned: {lm['summary']['models']['finetuned']}. drop = pre-trained - fine-tuned (percentage points). *_if: % of outputs that start with the instruction-following answer (the sum) instead. Greedy decoding, prefix match.",
         )
     else:
         write_table(pd.DataFrame([{"note": "LM probe disabled at this scale (lm.enabled: false)"}]), output.lm_csv, output.lm_md, title="conjugate_prompting: ICL vs instruction following")

@@ -218,7 +218,11 @@ def run_probe(model, tok, lm: dict, log) -> dict:
         for if_task in lm["if_tasks"]:
             for lang in lm["languages"]:
                 ps = build_prompts(lang, icl, if_task, lm["n_prompts"], lm["shots"], lm["seed"])
-                gens = generate(model, tok, [x["prompt"] for x in ps], lm["max_new_tokens"], lm["batch_size"])
+                # enough new tokens to spell the longest ICL or instruction-following answer of the
+                # cell (+1), at most max_new_tokens: prefix matching needs no more, and a
+                # multi-token word such as "¿Cuánto" (or a sum such as "22") must not be cut off
+                need = max(len(tok(" " + a, add_special_tokens=False)["input_ids"]) for x in ps for a in (x["answer"], x["if_answer"])) + 1
+                gens = generate(model, tok, [x["prompt"] for x in ps], min(lm["max_new_tokens"], need), lm["batch_size"])
                 correct = [is_correct(g, x["answer"]) for g, x in zip(gens, ps)]
                 follows_if = [g.lstrip().startswith(x["if_answer"]) for g, x in zip(gens, ps)]
                 key = f"{icl}|{if_task}|{lang}"
