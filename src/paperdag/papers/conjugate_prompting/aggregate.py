@@ -47,7 +47,7 @@ def aggregate(L: dict, lm: dict | None, p: dict, output) -> None:
     write_table(
         pd.DataFrame(rows), output.cp_csv, output.cp_md, floatfmt=".3f",
         title="conjugate_prompting: label scaling (prompt labels x gamma, prediction / gamma), mean loss",
-        note="gamma = 1 is the plain prompt. Ridge and discrete regression are unchanged by the transform only in the ridge case (ridge is linear in y).",
+        note="gamma = 1 is the plain prompt. Ridge's prediction is exactly unchanged by the transform (it is linear in y); discrete regression's and the models' are not.",
     )
     # Table: LM probe, the paper's Table shape
     if lm is not None:
