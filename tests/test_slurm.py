@@ -34,8 +34,6 @@ import pytest
 
 from conftest import ROOT, copy_repo, dry_run_jobs, env, snakemake
 
-pytestmark = pytest.mark.slurm
-
 _spec = importlib.util.spec_from_file_location("slurm_cluster", Path(__file__).parent / "slurm" / "slurm_cluster.py")
 slurm_cluster = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(slurm_cluster)
@@ -89,26 +87,66 @@ def cluster(tmp_path_factory):
         assert not alive and not leaked, f"left running: daemons {alive}, job processes {leaked}; {notes}"
 
 
-def run_slurm(cluster, workdir: Path, *args: str, extra_env: dict | None = None, timeout: int = 600):
-    """Snakemake with the slurm workflow profile, talking to the test cluster; output kept in
-    workdir/snakemake.out for the failure message."""
-    e = cluster.env(env())
-    e.update(extra_env or {})
-    cmd = [sys.executable, "-m", "snakemake", *FAST_STATUS, *args]
-    t0 = time.time()
+class SlurmRun:
+    """Snakemake with the slurm workflow profile, talking to the test cluster, as a child process
+    of the test (so that two workflows can share the cluster); output goes to files in workdir."""
+
+    def __init__(self, cluster, workdir: Path, *args: str, extra_env: dict | None = None):
+        self.cluster, self.workdir = cluster, workdir
+        e = cluster.env(env())
+        e.update(extra_env or {})
+        self.out, self.err = open(workdir / "snakemake.stdout", "w"), open(workdir / "snakemake.stderr", "w")
+        self.t0 = time.time()
+        self.proc = subprocess.Popen([sys.executable, "-m", "snakemake", *FAST_STATUS, *args], cwd=workdir,
+                                     env=e, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
+
+    def wait(self, timeout: float):
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError(f"snakemake on SLURM timed out after {timeout:.0f} s\n{describe(self, self.cluster)}") from None
+        finally:
+            self.out.close(), self.err.close()
+        self.seconds = time.time() - self.t0
+        self.returncode = self.proc.returncode
+        self.stdout = (self.workdir / "snakemake.stdout").read_text(errors="replace")
+        self.stderr = (self.workdir / "snakemake.stderr").read_text(errors="replace")
+        return self
+
+    def stop(self):
+        """SIGTERM to our own Snakemake (it cancels its SLURM jobs), then SIGKILL."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def retry_run(cluster, tmp_path_factory):
+    """tests/slurm/retry.smk on the test cluster, started as soon as a test asks for it so that
+    it overlaps the catn run (its jobs are tiny; most of its time is waiting on the queue and on
+    the plugin's status checks). The partition file routes GPU jobs to partition "gpu"."""
+    work = tmp_path_factory.mktemp("retry")
+    shutil.copy(Path(__file__).parent / "slurm" / "retry.smk", work / "Snakefile")
+    partitions = Path(__file__).parent / "slurm" / "partitions.yaml"
+    run = SlurmRun(cluster, work, "--workflow-profile", str(ROOT / PROFILE),
+                   extra_env={"SNAKEMAKE_SLURM_PARTITIONS": str(partitions)})
+    yield run
+    run.stop()
+
+
+def describe(run, cluster) -> str:
+    out = (run.workdir / "snakemake.stdout").read_text(errors="replace")
+    err = (run.workdir / "snakemake.stderr").read_text(errors="replace")
     try:
-        p = subprocess.run(cmd, cwd=workdir, env=e, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as ex:
-        out = (ex.stdout or b"").decode(errors="replace") if isinstance(ex.stdout, bytes) else (ex.stdout or "")
-        err = (ex.stderr or b"").decode(errors="replace") if isinstance(ex.stderr, bytes) else (ex.stderr or "")
-        raise AssertionError(f"snakemake on SLURM timed out after {timeout} s\n{out[-3000:]}\n{err[-6000:]}\n"
-                             f"squeue: {cluster.jobs()}\n{cluster.logs()}") from None
-    (workdir / "snakemake.out").write_text(p.stdout + "\n" + p.stderr)
-    return p, time.time() - t0
-
-
-def describe(p, cluster) -> str:
-    return f"rc={p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-8000:]}\nsqueue: {cluster.jobs()}\n{cluster.logs(30)}"
+        jobs = cluster.jobs()
+    except Exception as e:  # noqa: BLE001 - part of a failure message
+        jobs = e
+    return f"rc={run.proc.poll()}\n{out[-3000:]}\n{err[-8000:]}\nsqueue: {jobs}\n{cluster.logs(30)}"
 
 
 def submissions(text: str) -> dict[str, tuple[str, Path]]:
@@ -116,8 +154,49 @@ def submissions(text: str) -> dict[str, tuple[str, Path]]:
     return {m.group(2): (m.group(1), Path(m.group(3))) for m in SUBMITTED.finditer(text)}
 
 
+def _profile(**environ) -> dict:
+    from snakemake.profiles import ProfileConfigFileParser
+
+    old = dict(os.environ)
+    try:
+        for k in ("PAPERDAG_SLURM_PARTITION", "PAPERDAG_SLURM_ACCOUNT"):
+            os.environ.pop(k, None)
+        os.environ.update(environ)
+        with open(ROOT / PROFILE / "profile.yaml") as fh:
+            return dict(ProfileConfigFileParser().parse(fh))
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def test_profile_takes_site_settings_from_the_environment():
+    """No cluster needed: what Snakemake reads from the profile, with and without site settings."""
+    bare = _profile()
+    assert bare["executor"] == "slurm" and bare["slurm-status-command"] == "squeue"
+    assert int(bare["retries"]) >= 1 and bare["rerun-incomplete"] == "True"
+    # unset site variables leave the resource out (SLURM's default partition, guessed account)
+    assert sorted(bare["default-resources"]) == ["mem_mb=2000", "runtime=60"]
+    site = _profile(PAPERDAG_SLURM_PARTITION="all", PAPERDAG_SLURM_ACCOUNT="123456")
+    # quoted, so Snakemake's evaluation keeps them strings (not the builtin all(), not an int)
+    assert "slurm_partition='all'" in site["default-resources"]
+    assert "slurm_account='123456'" in site["default-resources"]
+
+
+def test_profile_dry_run_maps_rule_resources(repo):
+    """No cluster needed: the workflow parses with the profile; catn_train's attempt-scaled
+    memory and scale-dependent GPU request are what the SLURM jobs would get."""
+    p = snakemake(repo, "-n", "results/paper/catn/models/set0/members", "--workflow-profile", str(repo / PROFILE),
+                  "--config", "scale=paper", "papers=[catn]")
+    # a dry run only plans: the paper scale's hub data is not needed for it
+    text = p.stdout + p.stderr
+    block = text.split("rule catn_train:", 1)[1].split("\n\n", 1)[0]
+    assert "gpu=1" in block and "mem_mb=1500" in block and "runtime=1440" in block, block
+
+
+@pytest.mark.slurm
 @pytest.mark.e2e
-def test_catn_smoke_runs_as_slurm_jobs_and_matches_local_run(cluster, tmp_path):
+def test_catn_smoke_runs_as_slurm_jobs_and_matches_local_run(cluster, retry_run, tmp_path):
+    # (retry_run: started here only so that it shares the cluster with this run; checked below)
     local, remote = copy_repo(tmp_path / "local"), copy_repo(tmp_path / "slurm")
     expected = Counter(rule for rule, _ in dry_run_jobs(local, *TARGETS, *SMOKE))
     assert expected["catn_train"] == 8 and expected["claims"] == 1, expected
@@ -133,8 +212,9 @@ def test_catn_smoke_runs_as_slurm_jobs_and_matches_local_run(cluster, tmp_path):
 
     th = threading.Thread(target=run_local)
     th.start()
-    p, seconds = run_slurm(cluster, remote, *TARGETS, "--workflow-profile", str(remote / PROFILE),
-                           "--slurm-keep-successful-logs", *SMOKE)
+    p = SlurmRun(cluster, remote, *TARGETS, "--workflow-profile", str(remote / PROFILE),
+                 "--slurm-keep-successful-logs", *SMOKE).wait(timeout=720)
+    seconds = p.seconds
     th.join(timeout=900)
     assert p.returncode == 0, "SLURM run failed:\n" + describe(p, cluster)
     assert "error" not in local_result, f"local run failed: {local_result.get('error')}"
@@ -167,14 +247,10 @@ def test_catn_smoke_runs_as_slurm_jobs_and_matches_local_run(cluster, tmp_path):
     assert json.loads((remote / TARGETS[0]).read_text()), "empty metrics.json"
 
 
-def test_memory_retry_gpu_request_and_failure_logs(cluster, tmp_path):
-    work = tmp_path / "retry"
-    work.mkdir()
-    shutil.copy(Path(__file__).parent / "slurm" / "retry.smk", work / "Snakefile")
-    partitions = Path(__file__).parent / "slurm" / "partitions.yaml"
-    p, seconds = run_slurm(cluster, work, "--workflow-profile", str(ROOT / PROFILE),
-                           extra_env={"SNAKEMAKE_SLURM_PARTITIONS": str(partitions)}, timeout=480)
-    print(f"retry workflow on SLURM: {seconds:.0f} s")
+@pytest.mark.slurm
+def test_memory_retry_gpu_request_and_failure_logs(cluster, retry_run):
+    p, work = retry_run.wait(timeout=600), retry_run.workdir
+    print(f"retry workflow on SLURM: {p.seconds:.0f} s")
     text = p.stdout + p.stderr
     assert p.returncode != 0, "always_fails cannot succeed:\n" + describe(p, cluster)
     info = describe(p, cluster)

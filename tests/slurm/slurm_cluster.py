@@ -64,10 +64,12 @@ def _alive(pid: int) -> bool:
 class SlurmCluster:
     """start() -> wait until the node is idle; stop() -> cancel jobs, stop daemons by pid."""
 
-    def __init__(self, root: Path, min_job_age: int = 300, fake_gpus: bool = True):
+    def __init__(self, root: Path, min_job_age: int = 300, fake_gpus: bool = True, min_cpus: int = 4):
         self.root = Path(root).resolve()
         self.min_job_age = min_job_age
         self.fake_gpus = fake_gpus
+        self.min_cpus = min_cpus
+        self.oversubscribed = False
         self.conf = self.root / "slurm.conf"
         self.socket = self.root / "munge" / "munge.socket"
         self.pids: dict[str, int] = {}
@@ -97,6 +99,15 @@ class SlurmCluster:
         node = re.match(r"NodeName=(\S+)", line).group(1)
         # keep the detected CPU layout and memory; the node is reached on loopback only
         rest = line.split(None, 1)[1]
+        cpus = int(re.search(r"\bCPUs=(\d+)", rest).group(1))
+        if cpus < self.min_cpus:
+            # Offer at least min_cpus job slots (with config_overrides slurmd reports what is
+            # configured): on a 2-core test machine two workflows can then share the cluster;
+            # their jobs are mostly waiting (start-up, queue, status checks), not computing.
+            rest = re.sub(r"\bCPUs=\d+", f"CPUs={self.min_cpus}", rest)
+            rest = re.sub(r"\bBoards=\d+ SocketsPerBoard=\d+ CoresPerSocket=\d+ ThreadsPerCore=\d+",
+                          f"Boards=1 SocketsPerBoard=1 CoresPerSocket={self.min_cpus} ThreadsPerCore=1", rest)
+            self.oversubscribed = True
         gres = " Gres=gpu:1" if self.fake_gpus else ""
         return node, f"NodeName={node} NodeAddr=127.0.0.1 NodeHostname={node} {rest}{gres} State=UNKNOWN"
 
@@ -138,7 +149,8 @@ class SlurmCluster:
             "SlurmdDebug=info",
             # no cgroups in containers: track job processes by parent pid
             "ProctrackType=proctrack/linuxproc",
-            "TaskPlugin=task/affinity",
+            # no CPU binding: the node may offer more job slots than cores (min_cpus)
+            "TaskPlugin=task/none",
             "MpiDefault=none",
             "SchedulerType=sched/backfill",
             "SelectType=select/cons_tres",
@@ -153,6 +165,7 @@ class SlurmCluster:
             "JobCompType=jobcomp/none",
             "SchedulerParameters=sched_interval=2",
             "GresTypes=gpu" if self.fake_gpus else "",
+            "SlurmdParameters=config_overrides" if self.oversubscribed else "",
             node_line,
             # two partitions on the one node, so that tests can see jobs routed by their needs
             "PartitionName=cpu Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
@@ -269,17 +282,22 @@ class SlurmCluster:
         return notes
 
     def stray_pids(self) -> list[int]:
-        """Processes (not this one) whose environment points at this cluster's slurm.conf."""
+        """Processes this cluster launched that are still alive: slurmstepd and job processes
+        (SLURM_JOB_ID set) whose environment names this cluster's slurm.conf. A shell that
+        merely exported SLURM_CONF is not one of them."""
         needle = f"SLURM_CONF={self.conf}".encode()
         out = []
         for d in Path("/proc").iterdir():
             if not d.name.isdigit() or int(d.name) == os.getpid():
                 continue
             try:
-                envb = (d / "environ").read_bytes()
+                envv = (d / "environ").read_bytes().split(b"\0")
+                comm = (d / "comm").read_text().strip()
             except OSError:
                 continue
-            if needle in envb.split(b"\0") and _alive(int(d.name)):
+            ours = needle in envv
+            in_job = comm == "slurmstepd" or any(v.startswith(b"SLURM_JOB_ID=") for v in envv)
+            if ours and in_job and _alive(int(d.name)):
                 out.append(int(d.name))
         return out
 
