@@ -11,7 +11,8 @@ these tests on loopback, the workflow run through `--workflow-profile workflow/p
 The daemons, their pid files, state and logs live in a temp folder of the tests' own; they are
 stopped by pid at the end (also when a test fails). Skipped only where the SLURM/munge binaries
 are missing (`apt-get install -y slurm-wlm munge`) or the tests do not run as root (slurmd
-launches jobs as their users). Run: `python -m pytest tests/test_slurm.py -m slurm`.
+launches jobs as their users). Two tests need no cluster (profile parsing, a paper-scale dry
+run). Run: `python -m pytest tests/test_slurm.py` (`-m slurm`: only the cluster tests).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ SMOKE = ("--config", "scale=smoke", "papers=[catn]")  # last: --config takes eve
 TARGETS = ("results/smoke/catn/metrics.json", "results/smoke/catn/claims.json")
 # The plugin's first status query comes this many seconds after a submission (default 40);
 # then it backs off by 10 s per query without news. The cluster keeps finished jobs visible to
-# squeue for MinJobAge = 300 s >= 3 x this, so the plugin keeps using squeue.
+# squeue for MinJobAge = 3600 s >= 3 x this, so the plugin keeps using squeue, and the tests can
+# read every job's record after the runs.
 FAST_STATUS = ("--slurm-init-seconds-before-status-checks", "1")
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.")
 RUN_ID = re.compile(r"SLURM run ID: (\S+)")

@@ -64,7 +64,7 @@ def _alive(pid: int) -> bool:
 class SlurmCluster:
     """start() -> wait until the node is idle; stop() -> cancel jobs, stop daemons by pid."""
 
-    def __init__(self, root: Path, min_job_age: int = 300, fake_gpus: bool = True, min_cpus: int = 4):
+    def __init__(self, root: Path, min_job_age: int = 3600, fake_gpus: bool = True, min_cpus: int = 4):
         self.root = Path(root).resolve()
         self.min_job_age = min_job_age
         self.fake_gpus = fake_gpus
@@ -129,12 +129,16 @@ class SlurmCluster:
         node, node_line = self._node_line()
         self.node = node
         r = self.root
+        ctld_port = _free_port()
+        slurmd_port = _free_port()
+        while slurmd_port == ctld_port:
+            slurmd_port = _free_port()
         lines = [
             "# Written by tests/slurm/slurm_cluster.py: a single-node test cluster on loopback.",
             "ClusterName=paperdagtest",
             f"SlurmctldHost={node}(127.0.0.1)",
-            f"SlurmctldPort={_free_port()}",
-            f"SlurmdPort={_free_port()}",
+            f"SlurmctldPort={ctld_port}",
+            f"SlurmdPort={slurmd_port}",
             f"SlurmUser={os.environ.get('USER') or 'root'}" if os.geteuid() != 0 else "SlurmUser=root",
             "AuthType=auth/munge",
             "CredType=cred/munge",
@@ -157,8 +161,9 @@ class SlurmCluster:
             "SelectTypeParameters=CR_Core_Memory",
             "ReturnToService=2",
             "MailProg=/bin/true",
-            # finished jobs stay visible to squeue this long; the SLURM executor plugin needs
-            # >= 3 x its first status-check delay to trust squeue (no slurmdbd / sacct here)
+            # finished jobs stay visible to squeue this long (an hour: the tests read the job
+            # records after their runs); the SLURM executor plugin needs >= 3 x its first
+            # status-check delay to trust squeue (there is no slurmdbd, so no sacct, here)
             f"MinJobAge={self.min_job_age}",
             "JobAcctGatherType=jobacct_gather/none",
             "AccountingStorageType=accounting_storage/none",
