@@ -26,7 +26,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -90,16 +89,19 @@ def cluster(tmp_path_factory):
 
 
 class SlurmRun:
-    """Snakemake with the slurm workflow profile, talking to the test cluster, as a child process
-    of the test (so that two workflows can share the cluster); output goes to files in workdir."""
+    """Snakemake as a child process of the test (so that runs overlap, and an interrupted test
+    can stop it by pid); with a cluster it talks to that cluster, without one it runs locally.
+    Output goes to files in workdir."""
 
     def __init__(self, cluster, workdir: Path, *args: str, extra_env: dict | None = None):
         self.cluster, self.workdir = cluster, workdir
-        e = cluster.env(env())
+        e = cluster.env(env()) if cluster else env()
         e.update(extra_env or {})
+        if cluster:
+            args = (*FAST_STATUS, *args)
         self.out, self.err = open(workdir / "snakemake.stdout", "w"), open(workdir / "snakemake.stderr", "w")
         self.t0 = time.time()
-        self.proc = subprocess.Popen([sys.executable, "-m", "snakemake", *FAST_STATUS, *args], cwd=workdir,
+        self.proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=workdir,
                                      env=e, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
 
     def wait(self, timeout: float):
@@ -107,7 +109,7 @@ class SlurmRun:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.stop()
-            raise AssertionError(f"snakemake on SLURM timed out after {timeout:.0f} s\n{describe(self, self.cluster)}") from None
+            raise AssertionError(f"snakemake timed out after {timeout:.0f} s\n{describe(self, self.cluster)}") from None
         finally:
             self.out.close(), self.err.close()
         self.seconds = time.time() - self.t0
@@ -144,6 +146,8 @@ def retry_run(cluster, tmp_path_factory):
 def describe(run, cluster) -> str:
     out = (run.workdir / "snakemake.stdout").read_text(errors="replace")
     err = (run.workdir / "snakemake.stderr").read_text(errors="replace")
+    if cluster is None:
+        return f"rc={run.proc.poll()}\n{out[-3000:]}\n{err[-8000:]}"
     try:
         jobs = cluster.jobs()
     except Exception as e:  # noqa: BLE001 - part of a failure message
@@ -204,22 +208,20 @@ def test_catn_smoke_runs_as_slurm_jobs_and_matches_local_run(cluster, retry_run,
     assert expected["catn_train"] == 8 and expected["claims"] == 1, expected
 
     # the local reference run goes on in parallel (threads=1 per job: same numbers either way)
-    local_result = {}
-
-    def run_local():
-        try:
-            local_result["p"] = snakemake(local, *TARGETS, *SMOKE, timeout=900)
-        except BaseException as ex:  # noqa: BLE001 - reported below
-            local_result["error"] = ex
-
-    th = threading.Thread(target=run_local)
-    th.start()
-    p = SlurmRun(cluster, remote, *TARGETS, "--workflow-profile", str(remote / PROFILE),
-                 "--slurm-keep-successful-logs", *SMOKE).wait(timeout=720)
+    local_run = SlurmRun(None, local, "--cores", "2", *TARGETS, *SMOKE)
+    slurm_run = None
+    try:
+        slurm_run = SlurmRun(cluster, remote, *TARGETS, "--workflow-profile", str(remote / PROFILE),
+                             "--slurm-keep-successful-logs", *SMOKE)
+        p = slurm_run.wait(timeout=720)
+        lp = local_run.wait(timeout=600)
+    finally:  # an interrupted or failed test leaves no Snakemake of its own running
+        for r in (local_run, slurm_run):
+            if r is not None:
+                r.stop()
     seconds = p.seconds
-    th.join(timeout=900)
     assert p.returncode == 0, "SLURM run failed:\n" + describe(p, cluster)
-    assert "error" not in local_result, f"local run failed: {local_result.get('error')}"
+    assert lp.returncode == 0, "local run failed:\n" + describe(lp, None)
     text = p.stdout + p.stderr
     print(f"catn smoke on SLURM: {seconds:.0f} s")
 
