@@ -87,21 +87,32 @@ def _ledger(root: Path, scale: str, slug: str) -> dict | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def _verdict_counts(led: dict | None) -> str:
+    if led is None:
+        return "(not run)"
+    counts: dict[str, int] = {}
+    for r in led["claims"]:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    order = ["reproduced", "inconclusive", "not reproduced", "not measured"]
+    return ", ".join(f"{counts[k]} {k}" for k in order if k in counts)
+
+
 def cmd_list(args, extra) -> int:
     root = repo_root()
+    if args.markdown:  # the README's papers table
+        print("| paper | slug | status | claims at the default scale |")
+        print("|---|---|---|---|")
+        for slug in available_papers(root):
+            cfg = PaperConfig(slug, root)
+            arxiv = cfg.raw.get("arxiv", "")
+            title = f"{cfg.title} ([arXiv {arxiv}](https://arxiv.org/abs/{arxiv}))" if arxiv else cfg.title
+            print(f"| {title} | `{slug}` | {cfg.raw.get('status', '')} | {_verdict_counts(_ledger(root, 'default', slug))} |")
+        return 0
     print(f"{'paper':24} {'scale':8} verdicts")
     for slug in available_papers(root):
         cfg = PaperConfig(slug, root)
         for scale in SCALES:
-            led = _ledger(root, scale, slug)
-            if led is None:
-                v = "(not run)"
-            else:
-                counts: dict[str, int] = {}
-                for r in led["claims"]:
-                    counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-                v = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-            print(f"{slug:24} {scale:8} {v}")
+            print(f"{slug:24} {scale:8} {_verdict_counts(_ledger(root, scale, slug))}")
         print(f"{'':24} {cfg.title}")
     return 0
 
@@ -203,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--scale", default=default, choices=SCALES, help="smoke | default | paper (default: %(default)s)")
 
     p = sub.add_parser("list", help="papers, scales and their last verdicts")
+    p.add_argument("--markdown", action="store_true", help="the README's papers table (default scale)")
     p.set_defaults(fn=cmd_list)
 
     p = sub.add_parser("run", help="run papers through Snakemake (other options pass through)")
