@@ -172,7 +172,7 @@ def aggregate(runs: dict, timings: dict, stats: dict, analytic: dict, measured: 
     c_rows = []
     f0 = cost_cases[str(1 << p["decompose"]["i_min"])]["flops_per_step"]
     s0 = mq[str(1 << p["decompose"]["i_min"])]["seconds_per_step"]
-    for k, v in cost_cases.items():
+    for k, v in sorted(cost_cases.items(), key=lambda kv: (kv[1]["dm"], kv[1]["L"])):
         c_rows.append({
             "sequence length": k,
             "GFLOPs/step": v["flops_per_step"] / 1e9,
