@@ -13,7 +13,7 @@ PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 # Debian packages: SLURM + munge for the real-cluster test; real English documents for
 # dataset_decomposition's corpus.
-APT_PACKAGES=(git slurm-wlm munge)
+APT_PACKAGES=(git slurm-wlm munge dict-gcide)
 
 log() { printf '\n== %s\n' "$*"; }
 

@@ -65,7 +65,8 @@ class Resumer:
             self.save(epoch_done, model, opt, extra)
 
     def save(self, epoch_done: int, model, opt=None, extra: dict | None = None) -> None:
-        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+        # clone: safetensors refuses tensors that share memory (tied embeddings)
+        tensors = {f"model.{k}": v.detach().clone() for k, v in model.state_dict().items()}
         meta = {"epoch": epoch_done, "extra": extra or {}}
         if opt is not None:
             ot, om = _flatten_optimizer(opt)

@@ -1,0 +1,123 @@
+"""Figures from metrics.json, benchmarks.json and the curves (rerunning them never retrains)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from paperdag.core.plotting import save, setup
+
+STYLE = {"cc": ("tab:gray", "--"), "cc_dm": ("black", ":")}
+
+
+def _style(name: str, i: int):
+    if name in STYLE:
+        return STYLE[name]
+    cols = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink"]
+    return cols[i % len(cols)], "-"
+
+
+def plot_all(metrics: dict, bench: dict, curves_csv: str, timing_csv: str, p: dict, out) -> None:
+    plt = setup()
+    curves = pd.read_csv(curves_csv)
+    timing = pd.read_csv(timing_csv)
+    target = metrics["target_val_loss"]
+    names = list(p["run_methods"])
+
+    # 1. corpus length histogram and what decomposition makes of it
+    st = metrics["corpus"]
+    edges = np.asarray(st["length_hist"]["edges"])
+    docs = np.asarray(st["length_hist"]["docs"])
+    toks = np.asarray(st["length_hist"]["tokens"])
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
+    keep = np.flatnonzero(docs)
+    lo, hi = keep.min(), keep.max() + 1
+    x = np.arange(lo, hi)
+    labels = [f"{edges[i]}" for i in x]
+    ax[0].bar(x - 0.2, docs[lo:hi] / docs.sum() * 100, width=0.4, label="documents")
+    ax[0].bar(x + 0.2, toks[lo:hi] / toks.sum() * 100, width=0.4, label="tokens")
+    ax[0].set_xticks(x, labels, rotation=60)
+    ax[0].set_xlabel("document length bin [2^k, 2^(k+1)) (tokens)")
+    ax[0].set_ylabel("share of corpus (%)")
+    ax[0].set_title(f"corpus: {st['train_docs']} docs, mean {st['doc_length']['mean']:.0f}, median {st['doc_length']['median']:.0f}, max {st['doc_length']['max']} tokens")
+    ax[0].legend()
+    bt = st["bucket_tokens"]
+    ks = sorted(bt, key=int)
+    tot = sum(bt.values()) + st["dropped_tokens"]
+    ax[1].bar(range(len(ks)), [bt[k] / tot * 100 for k in ks], color="tab:green", label="tokens in bucket")
+    ax[1].bar([len(ks)], [st["dropped_tokens"] / tot * 100], color="tab:red", label="dropped (< smallest bucket)")
+    ax[1].set_xticks(range(len(ks) + 1), ks + ["dropped"])
+    ax[1].set_xlabel("DD bucket: sequence length (tokens)")
+    ax[1].set_ylabel("share of training tokens (%)")
+    ax[1].set_title("after dataset decomposition")
+    ax[1].legend()
+    fig.tight_layout()
+    save(fig, out.hist_png, out.get("hist_pdf"))
+
+    # 2. validation loss vs tokens (and vs analytic FLOPs), long-document loss vs tokens
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    for i, n in enumerate(names):
+        c = curves[curves.method == n]
+        col, ls = _style(n, i)
+        ax[0].plot(c.tokens / 1e6, c.val_loss, color=col, ls=ls, label=n)
+        ax[1].plot(c.flops / 1e12, c.val_loss, color=col, ls=ls, label=n)
+        ax[2].plot(c.tokens / 1e6, c.long_loss, color=col, ls=ls, label=n)
+    for a in ax[:2]:
+        a.axhline(target, color="gray", lw=0.7, ls="-.", label=f"target ({metrics['baseline']} final)")
+        a.set_ylabel("validation loss (nats/token)")
+    ax[0].set_xlabel("training tokens (millions)")
+    ax[1].set_xlabel("training compute (analytic TFLOPs)")
+    ax[2].set_xlabel("training tokens (millions)")
+    ax[2].set_ylabel(f"long-document loss, positions >= {p['train']['long_pos']} (nats/token)")
+    lo = min(curves.val_loss.min(), curves.long_loss.min())
+    for a in ax:
+        a.set_ylim(lo - 0.1, lo + 2.5)
+    ax[0].legend(fontsize=7)
+    fig.tight_layout()
+    save(fig, out.tokens_png, out.get("tokens_pdf"))
+
+    # 3. validation loss vs measured training seconds (paper Fig. 1b analogue)
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for i, n in enumerate(names):
+        c = timing[timing.method == n]
+        col, ls = _style(n, i)
+        ax.plot(c.train_seconds, c.val_loss, color=col, ls=ls, label=n)
+    ax.axhline(target, color="gray", lw=0.7, ls="-.", label=f"target ({metrics['baseline']} final)")
+    ax.set_ylim(curves.val_loss.min() - 0.1, curves.val_loss.min() + 2.5)
+    ax.set_xlabel("measured training seconds (1 thread, shared CPU; excludes evaluation)")
+    ax.set_ylabel("validation loss (nats/token)")
+    sp = bench["measured_speedup_seconds_to_target"]
+    ax.set_title(
+        f"measured: {metrics['main_dd']} reaches the target {sp:.2f}x sooner than {metrics['baseline']} (paper Fig. 1b: >6x)\n"
+        "wall-clock on a CPU shared with other jobs: load varied during and between runs; compare with the analytic-FLOPs curves"
+        if sp
+        else "time to target (not reached)",
+        fontsize=8,
+    )
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save(fig, out.seconds_png, out.get("seconds_pdf"))
+
+    # 4. cost model by sequence length
+    cases = metrics["cost_analytic"]["cases"]
+    probe = bench["cost_probe"]
+    keys = sorted((k for k, v in cases.items() if not v["dm"]), key=lambda k: cases[k]["L"])
+    L = np.array([cases[k]["L"] for k in keys])
+    f = np.array([cases[k]["flops_per_step"] for k in keys])
+    s = np.array([probe[k]["seconds_per_step"] for k in keys])
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    ax.plot(L, f / f[0], "o-", label="ours: analytic FLOPs per step")
+    ax.plot(L, s / s[0], "s-", label="ours: measured seconds per step")
+    ref = p["paper_reference"]
+    ax.plot(ref["fig7_lengths"], np.array(ref["fig7_rel_time"]) / 100, "*--", color="black", mfc="none", ms=9, label="paper Fig. 7 (OpenLM-1B, H100)")
+    dm = [k for k, v in cases.items() if v["dm"]]
+    if dm:
+        ax.plot([cases[dm[0]]["L"]], [probe[dm[0]]["seconds_per_step"] / s[0]], "x", color="tab:red", ms=9, label="ours: measured, with document mask")
+    q = metrics["claims_inputs"]
+    ax.axhline(q["cost_ratio_vs_baseline"] * (f[-1] / f[0]), color="tab:green", lw=0.8, ls="-.", label=f"{metrics['main_dd']} (its length mix), analytic")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("sequence length (tokens), fixed tokens per step")
+    ax.set_ylabel("cost per step relative to the shortest length")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save(fig, out.cost_png, out.get("cost_pdf"))
