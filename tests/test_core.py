@@ -93,6 +93,10 @@ def test_claim_verdicts():
     assert v(_claim(check="at_most", threshold=0.0), m(-1.0, 0.0, 1)) == "reproduced"
     assert v(_claim(check="same_sign", paper_value=-2.0), m(-0.3, 0.0, 1)) == "reproduced"
     assert v(_claim(), {"m": 2.0}) == "reproduced"  # plain top-level number
+    # a training outcome measured on one seed cannot confirm a claim that needs several
+    assert v(_claim(min_n=2), m(3.0, 0.0, 1)) == "inconclusive"
+    assert v(_claim(min_n=2), m(0.5, 0.0, 1)) == "not reproduced"
+    assert v(_claim(min_n=2), m(3.0, 0.5, 3)) == "reproduced"
 
 
 def test_write_json_is_stable_and_rounds(tmp_path):

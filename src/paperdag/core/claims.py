@@ -4,7 +4,7 @@ paper value, ours (mean ± std over n), verdict:
 
 - reproduced: the check holds for our mean and for mean ± one standard error (std/sqrt(n));
 - inconclusive: the check holds for our mean but not across mean ± one standard error, i.e.
-  the seeds disagree about it;
+  the seeds disagree about it, or it rests on fewer independent runs than the claim's `min_n`;
 - not reproduced: the check fails for our mean;
 - not measured: this scale does not measure the claim's metric (never counted as reproduced)."""
 
@@ -77,6 +77,8 @@ def evaluate_claims(claims: list[dict], metrics: dict, scale: str) -> list[dict[
             se = sd / n**0.5
             if not check_claim(c, m):
                 verdict = "not reproduced"
+            elif n < c.get("min_n", 1):  # too few independent runs to tell an effect from seed noise
+                verdict = "inconclusive"
             elif check_claim(c, m - se) and check_claim(c, m + se):
                 verdict = "reproduced"
             else:

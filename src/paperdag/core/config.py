@@ -77,6 +77,7 @@ CLAIM_SCHEMA = {
         "threshold": {"type": "number"},
         "tolerance": {"type": "number", "minimum": 0},
         "scales": {"type": "array", "items": {"enum": list(SCALES)}},
+        "min_n": {"type": "integer", "minimum": 1, "description": "fewest independent runs (seeds) that can confirm the claim"},
     },
 }
 
