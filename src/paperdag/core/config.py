@@ -43,7 +43,8 @@ def _load_yaml(path: Path) -> Any:
     if not path.exists():
         raise PaperdagError(f"{path}: file not found")
     try:
-        return yaml.safe_load(path.read_text())
+        # libyaml's C loader when present: 10x faster, and every dry run parses every config
+        return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         raise PaperdagError(f"{path}: not valid YAML: {e}") from e
 
