@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COPY = ("Snakefile", "workflow", "config", "src", "pyproject.toml", "dvc.yaml", ".gitignore", ".dvc", ".dvcignore")
+COPY = ("Snakefile", "workflow", "profiles", "config", "src", "pyproject.toml", "dvc.yaml", ".gitignore", ".dvc", ".dvcignore")
 
 
 def copy_repo(dest: Path) -> Path:
