@@ -169,6 +169,14 @@ def test_ratios_hit_the_budget():
     assert set(z.values()) <= {0.0, 1.0} and z["h0"] == 0.0
 
 
+def _noise(p) -> float:
+    """Absolute tolerance for comparing two reconstruction errors of one problem: recon_error
+    subtracts terms of the size of the targets' mean square (YY / (N x outputs)), so errors
+    below a millionth of that are floating-point noise (both errors can be ~1e-15 when a fit is
+    exact, and which one is smaller then depends on the machine's BLAS kernels)."""
+    return 1e-6 * p["YY"] / (p["N"] * p["W0"].shape[0])
+
+
 @pytest.mark.parametrize("make", [mlp, resnet])
 def test_least_squares_lowers_every_layers_error(make):
     a, b = make(0), make(1)
@@ -187,14 +195,15 @@ def test_least_squares_lowers_every_layers_error(make):
         for k, p in probs.items():
             e0, e1 = M.recon_error(p, p["W0"]), M.recon_error(p, sols[k])
             if solver == "closed_form":
-                assert e1 <= e0 * (1 + 1e-9), (k, e0, e1)
+                assert e1 <= e0 * (1 + 1e-9) + _noise(p), (k, e0, e1)
             assert torch.all(sols[k][~p["mask"]] == 0), f"{k}: cross blocks must stay zero"
         if solver == "adam":
             tot0 = sum(M.recon_error(p, p["W0"]) for p in probs.values())
             assert sum(M.recon_error(p, sols[k]) for k, p in probs.items()) < tot0
     # plain least squares (tiny ridge) fits at least as well as the proximal ridge
     for k, p in probs.items():
-        assert M.recon_error(p, M.solve_closed_form(p, 1e-9)) <= M.recon_error(p, M.solve_closed_form(p, 0.1)) * (1 + 1e-6)
+        e_plain, e_ridge = M.recon_error(p, M.solve_closed_form(p, 1e-9)), M.recon_error(p, M.solve_closed_form(p, 0.1))
+        assert e_plain <= e_ridge * (1 + 1e-6) + _noise(p), (k, e_plain, e_ridge)
     M.set_weights(merged, probs, {k: M.solve_closed_form(p, 0.1) for k, p in probs.items()})
     for s in merged.specs():
         w = M.get_module(merged, s["name"]).weight
