@@ -27,5 +27,5 @@ for _slug in PAPERS:
 rule all:
     default_target: True
     input:
-        [f for slug in RUN_PAPERS for f in paper_final_outputs(slug, SCALE)],
+        [f for slug in RUN_PAPERS for f in results_decl.final_outputs(slug, SCALE)],
         f"results/{SCALE}/SUMMARY.md",

@@ -3,7 +3,6 @@
 # (claims ledger per paper, the cross-paper SUMMARY.md).
 
 import json
-import sys
 from pathlib import Path
 
 from paperdag.core.config import (
@@ -12,15 +11,11 @@ from paperdag.core.config import (
     available_papers,
     load_main_config,
 )
+from paperdag.core import results as results_decl
 from paperdag.core.errors import PaperdagError
+from paperdag.core.workflow import Helpers, claims_cfg, fail, report_figures, report_outputs
 
 ROOT = Path(workflow.basedir)
-
-
-def _fail(e):
-    # A clear one-paragraph error naming the file and key, before any job is scheduled.
-    sys.stderr.write(f"\npaperdag config error:\n{e}\n\n")
-    raise SystemExit(1)
 
 
 try:
@@ -28,10 +23,11 @@ try:
     PAPERS = available_papers(ROOT)
     PAPER_CFG = {slug: PaperConfig(slug, ROOT) for slug in PAPERS}
 except PaperdagError as e:
-    _fail(e)
+    fail(e)
 
 SCALE = MAIN["scale"]
 RUN_PAPERS = MAIN["papers"]
+
 
 wildcard_constraints:
     scale="|".join(SCALES),
@@ -39,38 +35,16 @@ wildcard_constraints:
     set=r"\d+",
 
 
-def P(slug, *keys):
-    """Params slice for a job: a function of the job's wildcards returning
-    config/papers/<slug>.yaml's `base` merged with `scales[<scale>]`, narrowed to `keys`
-    (each key a top-level section). Only these values go into the job's params, so changing
-    any other key does not rerun it."""
-
-    def get(wildcards):
-        full = PAPER_CFG[slug].params(wildcards.scale)
-        if keys:
-            full = {k: full[k] for k in keys}
-        return json.dumps(full, sort_keys=True)
-
-    return get
-
-
-def _plain(v):
-    return [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v)
-
-
-def job_io(wildcards, input, output, resources):
-    """The job's named inputs/outputs/wildcards as JSON for `paperdag stage --io`. A function of
-    input/output, so Snakemake does not count it as a tracked param (inputs are tracked as
-    inputs)."""
-    return json.dumps(
-        {
-            "input": {k: _plain(v) for k, v in input.items()},
-            "output": {k: _plain(v) for k, v in output.items()},
-            "wildcards": dict(wildcards.items()),
-            "resources": {k: v for k, v in resources.items() if isinstance(v, (int, float)) and not k.startswith("_")},
-        }
-    )
-
+# The helpers every rule uses (src/paperdag/core/workflow.py): P (a job's config slice), JOB (a
+# stage rule's params: stage name, config slice, job I/O), LOG / BENCH (named from slug and
+# stage), CODE (the stage's source files, derived from its imports).
+_H = Helpers(ROOT, PAPER_CFG)
+P, JOB, LOG, BENCH, CODE, cfgval = _H.P, _H.JOB, _H.LOG, _H.BENCH, _H.CODE, _H.cfgval
+try:
+    for _slug in PAPERS:
+        results_decl.declaration(_slug)
+except PaperdagError as e:
+    fail(e)
 
 # The one command every stage rule runs: the same as running the stage by hand.
 STAGE = (
@@ -79,54 +53,72 @@ STAGE = (
 )
 
 
-def cfgval(slug, scale, *path):
-    d = PAPER_CFG[slug].params(scale)
-    for k in path:
-        d = d[k]
-    return d
+# The environment is the project's one pinned virtualenv (README: set-up), so rules declare no
+# conda/container environment.
+rule stage:
+    """Abstract: every stage rule is `use rule stage as <slug>_<stage> with:` and states its
+    input, output, params (JOB), log, benchmark and resources."""
+    threads: 1
+    shell:
+        STAGE
 
 
-def code(slug, *modules, core=()):
-    """Source files a stage runs, declared as inputs: editing one reruns that stage and what
-    depends on it (Snakemake does not track imported code by itself)."""
-    files = [f"src/paperdag/papers/{slug}/{m}.py" for m in modules]
-    files += [f"src/paperdag/core/{m}.py" for m in core]
-    return files
+# Each paper's metrics and figures rules, from its declaration (papers/<slug>/report.py): the
+# generic stages core.results / core.figures call its aggregate() and plots, and write every file.
+for _slug in PAPERS:
+    _decl = results_decl.declaration(_slug)
+
+    rule:
+        name:
+            f"{_slug}_metrics"
+        input:
+            unpack(lambda w, s=_slug: results_decl.declaration(s).metrics_inputs(w.scale, PAPER_CFG[s].params(w.scale))),
+            code=CODE("core.results", extra=(f"paperdag.papers.{_slug}.aggregate",)),
+        output:
+            **report_outputs(_slug),
+        params:
+            **JOB("core.results", cfg=P(_slug, *_decl.METRICS_CONFIG)),
+        log:
+            f"results/{{scale}}/{_slug}/logs/metrics.log",
+        benchmark:
+            f"results/{{scale}}/{_slug}/benchmarks/metrics.tsv"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        shell:
+            STAGE
+
+    rule:
+        name:
+            f"{_slug}_figures"
+        input:
+            metrics=f"results/{{scale}}/{_slug}/metrics.json",
+            timing=results_decl.result_paths(_slug).get("timing", []),
+            **{f"{t}_csv": results_decl.result_paths(_slug)[f"{t}_csv"] for t in results_decl.figure_tables(_slug)},
+            code=CODE("core.figures", extra=(f"paperdag.papers.{_slug}.plots",)),
+        output:
+            **report_figures(_slug),
+        params:
+            **JOB("core.figures", cfg=P(_slug, *getattr(_decl, "FIGURES_CONFIG", ()))),
+        log:
+            f"results/{{scale}}/{_slug}/logs/figures.log",
+        benchmark:
+            f"results/{{scale}}/{_slug}/benchmarks/figures.tsv"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        shell:
+            STAGE
 
 
-def results(slug, path=""):
-    return f"results/{{scale}}/{slug}/{path}"
-
-
-def paper_final_outputs(slug, scale):
-    return [
-        f"results/{scale}/{slug}/metrics.json",
-        f"results/{scale}/{slug}/claims.json",
-        f"results/{scale}/{slug}/tables/claims.md",
-    ] + PAPER_FIGURES.get(slug, lambda s: [])(scale) + PAPER_TABLES.get(slug, lambda s: [])(scale)
-
-
-# Each paper's rule file registers functions listing its figure and table files for a scale,
-# and, if it measures timings, its timing.json (machine-dependent numbers kept out of the
-# byte-deterministic metrics.json; the claims rule reads both).
-PAPER_FIGURES = {}
-PAPER_TABLES = {}
-PAPER_TIMING = {}
-
-
-def claims_for(slug):
-    def get(wildcards):
-        return json.dumps({"claims": PAPER_CFG[slug].claims, "scale": wildcards.scale, "title": PAPER_CFG[slug].title}, sort_keys=True)
-
-    return get
-
-
-rule claims:
+use rule stage as claims with:
     """The claims ledger of one paper: paper value, ours, verdict (JSON and Markdown)."""
     input:
         metrics="results/{scale}/{slug}/metrics.json",
-        timing=lambda w: PAPER_TIMING.get(w.slug, lambda scale: [])(w.scale),
-        code=["src/paperdag/core/claims.py", "src/paperdag/core/stages.py"],
+        timing=lambda w: results_decl.result_paths(w.slug, w.scale).get("timing", []),
+        code=CODE("core.claims"),
     output:
         claims="results/{scale}/{slug}/claims.json",
         md=report(
@@ -136,40 +128,30 @@ rule claims:
             subcategory="claims",
         ),
     params:
-        stage="core.claims",
-        cfg=lambda w: claims_for(w.slug)(w),
-        io=job_io,
+        **JOB("core.claims", cfg=lambda w: claims_cfg(PAPER_CFG[w.slug], w.scale)),
     log:
         "results/{scale}/{slug}/logs/claims.log",
     benchmark:
         "results/{scale}/{slug}/benchmarks/claims.tsv"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    shell:
-        STAGE
 
 
-rule summary:
+use rule stage as summary with:
     """One row per paper and claim: paper value, ours, verdict, runtime (from benchmark files)."""
     input:
         claims=lambda w: expand("results/{scale}/{slug}/claims.json", scale=w.scale, slug=RUN_PAPERS),
-        code=["src/paperdag/core/summary.py", "src/paperdag/core/stages.py"],
+        code=CODE("core.summary"),
     output:
         md=report("results/{scale}/SUMMARY.md", caption="../report/summary.rst", category="Summary"),
         json="results/{scale}/summary.json",
     params:
-        stage="core.summary",
-        cfg=lambda w: json.dumps({"papers": RUN_PAPERS, "titles": {s: PAPER_CFG[s].title for s in RUN_PAPERS}}),
-        io=job_io,
+        **JOB("core.summary", cfg=json.dumps({"papers": RUN_PAPERS, "titles": {s: PAPER_CFG[s].title for s in RUN_PAPERS}})),
     log:
         "results/{scale}/logs/summary.log",
     benchmark:
         "results/{scale}/benchmarks/summary.tsv"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    shell:
-        STAGE

@@ -122,6 +122,25 @@ class PaperConfig:
             merged = deep_merge(raw["base"], raw["scales"].get(scale) or {})
             _validate(merged, self.schema, self.path, f" (base merged with scales.{scale}; schema {self.schema_path.relative_to(self.root)})")
             self._params[scale] = merged
+        self._cross_checks()
+
+    def _cross_checks(self) -> None:
+        """Checks across keys that a JSON schema cannot express: the paper's
+        `paperdag.papers.<slug>.plan.check(params, where)`, if it has one, for every scale (it
+        raises PaperdagError naming the file, the scale and the key)."""
+        import importlib
+
+        try:
+            plan = importlib.import_module(f"paperdag.papers.{self.slug}.plan")
+        except ModuleNotFoundError as e:
+            if e.name in (f"paperdag.papers.{self.slug}.plan", f"paperdag.papers.{self.slug}"):
+                return
+            raise
+        check = getattr(plan, "check", None)
+        if check is None:
+            return
+        for scale in SCALES:
+            check(self._params[scale], f"{self.path.relative_to(self.root) if self.path.is_relative_to(self.root) else self.path} (scale {scale})")
 
     @property
     def title(self) -> str:

@@ -37,3 +37,36 @@ def summary(ctx):
     rows = summary_rows(scale_dir, papers, ledgers)
     write_json(ctx.output.json, {"scale": scale_dir.name, "rows": rows})
     write_text(ctx.output.md, summary_markdown(scale_dir.name, rows, ctx.params["titles"]))
+
+
+def _slug_of(path) -> str:
+    """results/<scale>/<slug>/metrics.json -> <slug>."""
+    return Path(path).parent.name
+
+
+@stage("core.results")
+def results(ctx):
+    """A paper's aggregation (papers/<slug>/aggregate.py) -> metrics.json, timing.json, tables."""
+    import importlib
+
+    from .results import write_results
+
+    slug = _slug_of(ctx.output.metrics)
+    agg = importlib.import_module(f"paperdag.papers.{slug}.aggregate")
+    inputs = {k: v for k, v in ctx.input.items() if k != "code"}
+    write_results(slug, agg.aggregate(inputs, ctx.params), ctx.output)
+
+
+@stage("core.figures")
+def figures(ctx):
+    """A paper's figures (papers/<slug>/plots.py) from metrics.json (and timing.json) only."""
+    from .results import figure_tables, write_figures
+
+    slug = _slug_of(ctx.input.metrics)
+    timing = read_json(ctx.input.timing) if ctx.input.get("timing") else None
+    tables = None
+    if figure_tables(slug):
+        import pandas as pd
+
+        tables = {t: pd.read_csv(ctx.input[f"{t}_csv"]) for t in figure_tables(slug)}
+    write_figures(slug, read_json(ctx.input.metrics), ctx.params, timing, ctx.output, tables)

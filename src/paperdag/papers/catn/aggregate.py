@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from paperdag.core.io import write_json
+from paperdag.core.io import read_json
+from paperdag.core.results import Results, Table
 from paperdag.core.stats import mean_std
-from paperdag.core.tables import write_table
 
 TARGET_NAMES = {"source": "in-distribution (source task)", "task": "task shift (new classes)", "dist": "distribution shift (shifted images)"}
 
@@ -16,7 +16,8 @@ def _pct(ms):
     return {k: (v * 100 if isinstance(v, float) and k in ("mean", "std") else v) for k, v in ms.items()}
 
 
-def aggregate(evals: list[dict], p: dict, output) -> dict:
+def aggregate(inputs: dict, p: dict) -> Results:
+    evals = [read_json(x) for x in inputs["evals"]]
     reps = list(evals[0]["reps"])
     probe = {}
     for r in reps:
@@ -59,7 +60,6 @@ def aggregate(evals: list[dict], p: dict, output) -> dict:
         "cat_dist_acc": probe[f"cat{N}"]["dist"]["mean"],
         "wide_dist_acc": probe[f"wide{N}"]["dist"]["mean"],
     }
-    write_json(output.metrics, metrics)
 
     rows = []
     for r in reps:
@@ -70,8 +70,8 @@ def aggregate(evals: list[dict], p: dict, output) -> dict:
         rows.append(row)
     order = {"cat": 0, "wide": 1, "joint": 2, "random": 3, "pixels": 4}
     df = pd.DataFrame(rows).sort_values(["family", "n"], key=lambda c: c.map(order) if c.name == "family" else c).reset_index(drop=True)
-    write_table(
-        df, output.probe_csv, output.probe_md,
+    probe_table = Table(
+        df,
         title="Linear probes: accuracy (%) by representation",
         note=f"Mean and std over {len(evals)} seed-sets. source = in-distribution probe on the training task; "
         "task = new classes; dist = shifted images. C of each probe chosen on validation data only.",
@@ -90,5 +90,5 @@ def aggregate(evals: list[dict], p: dict, output) -> dict:
         "Paper (Table 1, ResNet on CIFAR10, linear probe to CIFAR100): weight decay 0 -> "
         f"IID {ref['iid_wd0']}, transfer {ref['transfer_wd0']}; weight decay 5e-4 -> IID {ref['iid_wd']}, transfer {ref['transfer_wd']}."
     )
-    write_table(wdf, output.wd_csv, output.wd_md, title="Table 1 analogue: weight decay vs in-distribution accuracy and transfer", note=note)
-    return metrics
+    wd_table = Table(wdf, title="Table 1 analogue: weight decay vs in-distribution accuracy and transfer", note=note)
+    return Results(metrics, {"linear_probe": probe_table, "weight_decay": wd_table})

@@ -57,3 +57,13 @@ def all_models(p: dict) -> list[str]:
                 if m not in seen:
                     seen.append(m)
     return seen
+
+
+# -- the rule file's input lists (paths as functions of the scale and the config) -------------------
+def set_model_dirs(scale: str, p: dict, s: int) -> list[str]:
+    """The training groups of seed-set `s` that have at least one network."""
+    return [f"results/{scale}/catn/models/set{s}/{g}" for g, names in set_models(p, s).items() if names]
+
+
+def eval_files(scale: str, p: dict) -> list[str]:
+    return [f"results/{scale}/catn/evals/set{s}.json" for s in range(p["seed_sets"])]

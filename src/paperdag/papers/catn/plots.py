@@ -21,7 +21,9 @@ def _series(probe, family, target):
     return [np.array(c) for c in zip(*pts)] if pts else None
 
 
-def plot_all(metrics: dict, p: dict, output) -> None:
+def linear_probe(metrics: dict, p: dict, timing=None):
+    """Linear-probe accuracy vs representation size (the paper's main figure), beside the paper's
+    iNat18 curve."""
     plt = plotting.setup()
     probe = metrics["probe"]
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.8))
@@ -61,8 +63,12 @@ def plot_all(metrics: dict, p: dict, output) -> None:
     fig.legend(h, lab, loc="upper center", ncol=5, bbox_to_anchor=(0.5, 1.08), frameon=False)
     fig.suptitle(f"catn: linear probes vs representation size — ours (digits MLPs, mean ± std over {metrics['seed_sets']} seed-sets) and the paper's", y=1.14)
     fig.tight_layout()
-    plotting.save(fig, output.probe_png, output.probe_pdf)
+    return fig
 
+
+def weight_decay(metrics: dict, p: dict, timing=None):
+    """The Table 1 analogue: in-distribution accuracy and transfer by weight decay, ours and the paper's."""
+    plt = plotting.setup()
     wd = metrics["weight_decay"]
     keys = sorted(wd, key=float)
     t1 = p["paper_reference"]["table1"]
@@ -85,6 +91,6 @@ def plot_all(metrics: dict, p: dict, output) -> None:
     ax.set_ylabel("accuracy (%)")
     ax.set_title("paper, Table 1 (ResNet, CIFAR10)")
     ax.legend(loc="lower left")
-    fig.suptitle("Weight decay trades transfer for in-distribution accuracy (Table 1)")
+    fig.suptitle("Weight decay vs in-distribution accuracy and transfer (Table 1 analogue)")
     fig.tight_layout()
-    plotting.save(fig, output.wd_png, output.wd_pdf)
+    return fig

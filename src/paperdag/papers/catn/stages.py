@@ -145,18 +145,3 @@ def evaluate(ctx):
         ctx.log.info("set %d wd %g: IID %.4f task %.4f dist %.4f", s, row["wd"], row["iid_acc"], row["task"], row["dist"])
     member_acc = [m["source_test_acc"] for m in member_meta]
     write_json(ctx.output.evals, {"set": s, "reps": results, "weight_decay": wd_rows, "member_source_test_acc": member_acc})
-
-
-@stage("catn.metrics")
-def metrics(ctx):
-    from .aggregate import aggregate
-
-    evals = [read_json(x) for x in ctx.input.evals]
-    aggregate(evals, ctx.params, ctx.output)
-
-
-@stage("catn.figures")
-def figures(ctx):
-    from .plots import plot_all
-
-    plot_all(read_json(ctx.input.metrics), ctx.params, ctx.output)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from paperdag.core.io import write_json
-from paperdag.core.tables import write_table
+from paperdag.core.io import load_npz, read_json
+from paperdag.core.results import Results, Table
 
 from . import synthetic
 
 
-def aggregate(L: dict, lm: dict | None, p: dict, output) -> None:
+def aggregate(inputs: dict, p: dict) -> Results:
+    L = load_npz(inputs["losses"])
+    lm = read_json(inputs["lm"]) if "lm" in inputs else None
+    tables: dict[str, Table] = {}
     syn, claims = synthetic.summarise(L, p["synthetic"])
     s = p["synthetic"]
     metrics = {
@@ -21,7 +24,6 @@ def aggregate(L: dict, lm: dict | None, p: dict, output) -> None:
     if lm is not None:
         metrics["lm"] = lm["summary"]
         metrics["claims_inputs"].update(lm["claims_inputs"])
-    write_json(output.metrics, metrics)
 
     # Table: mean loss over prefixes k = 0..K-1 (per-dimension MSE) per model and distribution
     ml = syn["mean_loss"]
@@ -30,8 +32,8 @@ def aggregate(L: dict, lm: dict | None, p: dict, output) -> None:
     rows = [{"predictor": label[m], "D_cont": ml["cont"][m]["g1"], "D_disc": ml["disc"][m]["g1"], "D_cont rotated": ml["cont"][m]["rot"], "D_disc rotated": ml["disc"][m]["rot"]} for m in models]
     names = {"ridge": "ridge (Bayes for D_cont)", "discrete": "discrete regression (Bayes for D_disc)", "mixture": "posterior mixture (Bayes for D_mix)"}
     rows += [{"predictor": names[r], "D_cont": ml["cont"][r], "D_disc": ml["disc"][r], "D_cont rotated": None, "D_disc rotated": None} for r in names]
-    write_table(
-        pd.DataFrame(rows), output.loss_csv, output.loss_md, floatfmt=".3f",
+    tables["synthetic_loss"] = Table(
+        pd.DataFrame(rows), floatfmt=".3f",
         title="conjugate_prompting: in-context regression loss (mean over k = 0..K-1, squared error / d)",
         note=f"d = {s['dim']}, N = {s['n_tasks']} discrete tasks, K = {s['prompt_len']}, {s['eval']['n_prompts']} prompts per distribution; noise floor sigma^2/d = {syn['noise_floor']:.3f}. 'rotated': each prompt's inputs rotated by a random orthogonal matrix (task-inference diagnostic).",
     )
@@ -44,8 +46,8 @@ def aggregate(L: dict, lm: dict | None, p: dict, output) -> None:
         for m in models:
             r[f"{label[m]}: D_disc"] = ml["disc"][m][f"g{g:g}"]
         rows.append(r)
-    write_table(
-        pd.DataFrame(rows), output.cp_csv, output.cp_md, floatfmt=".3f",
+    tables["conjugate_gamma"] = Table(
+        pd.DataFrame(rows), floatfmt=".3f",
         title="conjugate_prompting: label scaling (prompt labels x gamma, prediction / gamma), mean loss",
         note="gamma = 1 is the plain prompt. Ridge's prediction is exactly unchanged by the transform (it is linear in y); discrete regression's and the models' are not.",
     )
@@ -54,10 +56,11 @@ def aggregate(L: dict, lm: dict | None, p: dict, output) -> None:
         rows = []
         for r in lm["table"]:
             rows.append({k: r[k] for k in ("icl_task", "if_task", "language", "n", "pretrained_acc", "finetuned_acc", "drop", "pretrained_if", "finetuned_if")})
-        write_table(
-            pd.DataFrame(rows), output.lm_csv, output.lm_md, floatfmt=".1f",
+        tables["lm_probe"] = Table(
+            pd.DataFrame(rows), floatfmt=".1f",
             title="conjugate_prompting: ICL vs instruction following (accuracy % of the in-context answer)",
             note=f"pre-trained: {lm['summary']['models']['pretrained']}; fine-tuned: {lm['summary']['models']['finetuned']}. drop = pre-trained - fine-tuned (percentage points). *_if: % of outputs that start with the instruction-following answer (the sum) instead. Greedy decoding, prefix match.",
         )
     else:
-        write_table(pd.DataFrame([{"note": "LM probe disabled at this scale (lm.enabled: false)"}]), output.lm_csv, output.lm_md, title="conjugate_prompting: ICL vs instruction following")
+        tables["lm_probe"] = Table(pd.DataFrame([{"note": "LM probe disabled at this scale (lm.enabled: false)"}]), title="conjugate_prompting: ICL vs instruction following")
+    return Results(metrics, tables)

@@ -21,11 +21,14 @@ def _model_styles(snaps):
     return st
 
 
-def plot_all(m: dict, p: dict, output) -> None:
-    plt = plotting.setup()
+def _setup(m: dict, p: dict):
     s = p["synthetic"]
-    syn = m["synthetic"]
-    styles = _model_styles(s["finetune"]["snapshots"])
+    return plotting.setup(), s, m["synthetic"], _model_styles(s["finetune"]["snapshots"])
+
+
+def loss_vs_examples(m: dict, p: dict, timing=None):
+    """In-context regression loss vs number of in-context examples, before and after fine-tuning."""
+    plt, s, syn, styles = _setup(m, p)
     K = s["prompt_len"]
     ks = np.arange(K)
 
@@ -60,9 +63,12 @@ def plot_all(m: dict, p: dict, output) -> None:
     ax.legend(loc="upper right")
     fig.suptitle("conjugate_prompting: in-context linear regression before and after fine-tuning (ours; the paper's Fig. 2 shape)", y=1.02)
     fig.tight_layout()
-    plotting.save(fig, output.loss_png, output.loss_pdf)
+    return fig
 
-    # Figure 2: conjugate prompting vs gamma
+
+def conjugate_gamma(m: dict, p: dict, timing=None):
+    """Conjugate prompting by label scaling: loss vs gamma per model."""
+    plt, s, syn, styles = _setup(m, p)
     gammas = s["eval"]["gammas"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, dist, title in ((axes[0], "cont", "D_cont (the forgotten capability)"), (axes[1], "disc", "D_disc (the fine-tuning tasks)")):
@@ -80,9 +86,12 @@ def plot_all(m: dict, p: dict, output) -> None:
     axes[0].legend(loc="upper left", fontsize=7)
     fig.suptitle("conjugate prompting by label scaling: gamma = 1 is the plain prompt", y=1.02)
     fig.tight_layout()
-    plotting.save(fig, output.cp_png, output.cp_pdf)
+    return fig
 
-    # Figure 3: LM probe
+
+def lm_probe(m: dict, p: dict, timing=None):
+    """The LM probe: ICL accuracy per language, before and after the instruction fine-tune."""
+    plt, s, syn, styles = _setup(m, p)
     fig, ax = plt.subplots(figsize=(10, 3.8))
     lm = m.get("lm")
     if lm:
@@ -107,4 +116,4 @@ def plot_all(m: dict, p: dict, output) -> None:
         ax.text(0.5, 0.5, "LM probe not run at this scale", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
     fig.tight_layout()
-    plotting.save(fig, output.lm_png, output.lm_pdf)
+    return fig

@@ -109,19 +109,3 @@ def lm_probe_stage(ctx):
     from . import lm_probe
 
     lm_probe.probe_stage(ctx)
-
-
-@stage("conjugate_prompting.metrics")
-def metrics(ctx):
-    from .aggregate import aggregate
-
-    L = load_npz(ctx.input.losses)
-    lm = read_json(ctx.input.lm) if "lm" in ctx.input else None
-    aggregate(L, lm, ctx.params, ctx.output)
-
-
-@stage("conjugate_prompting.figures")
-def figures(ctx):
-    from .plots import plot_all
-
-    plot_all(read_json(ctx.input.metrics), ctx.params, ctx.output)

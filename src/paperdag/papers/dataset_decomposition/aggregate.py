@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from paperdag.core.io import atomic_path, write_json
-from paperdag.core.tables import write_table
+from paperdag.core.io import read_json
+from paperdag.core.results import Results, Table
 
 from .curriculum import odds
 
@@ -33,7 +33,11 @@ def _ratio(base, other):
     return base / other
 
 
-def aggregate(runs: dict, timings: dict, stats: dict, analytic: dict, measured: dict, p: dict, out) -> None:
+def aggregate(inputs: dict, p: dict) -> Results:
+    runs = {read_json(x)["method"]: read_json(x) for x in inputs["runs"]}
+    timings = {read_json(x)["method"]: read_json(x) for x in inputs["timings"]}
+    stats, analytic, measured = read_json(inputs["stats"]), read_json(inputs["analytic"]), read_json(inputs["measured"])
+    tables: dict[str, Table] = {}
     base, main = p["baseline"], p["main_dd"]
     n_buckets = p["decompose"]["i_max"] - p["decompose"]["i_min"] + 1
     L_max = 1 << p["decompose"]["i_max"]
@@ -97,7 +101,6 @@ def aggregate(runs: dict, timings: dict, stats: dict, analytic: dict, measured: 
         "cost_analytic": analytic,
         "claims_inputs": ci,
     }
-    write_json(out.metrics, metrics)
 
     mq = measured["cases"]
     bench_all = {
@@ -109,22 +112,18 @@ def aggregate(runs: dict, timings: dict, stats: dict, analytic: dict, measured: 
         "measured_cost_ratio_vs_baseline": bench[main]["seconds_vs_baseline"],
         "measured_speedup_seconds_to_target": bench[main]["speedup_seconds_to_target"],
     }
-    write_json(out.benchmarks, bench_all)
 
     rows = []
     for name in p["run_methods"]:
         tm = timings[name]["timing"]
         for c, t in zip(runs[name]["curve"], tm):
             rows.append({"method": name, "step": c["step"], "tokens": c["tokens"], "flops": c["flops"], "val_loss": c["val_loss"], "long_loss": c["long_loss"]})
-    curves = pd.DataFrame(rows)
-    with atomic_path(out.curves, suffix=".csv") as tmp:
-        curves.to_csv(tmp, index=False, float_format="%.6g")
+    tables["val_loss"] = Table(pd.DataFrame(rows))
     trow = []
     for name in p["run_methods"]:
         for c, t in zip(runs[name]["curve"], timings[name]["timing"]):
             trow.append({"method": name, "step": c["step"], "tokens": c["tokens"], "train_seconds": t["train_seconds"], "val_loss": c["val_loss"]})
-    with atomic_path(out.timing_curves, suffix=".csv") as tmp:
-        pd.DataFrame(trow).to_csv(tmp, index=False, float_format="%.6g")
+    tables["val_loss_seconds"] = Table(pd.DataFrame(trow))
 
     ref = p["paper_reference"]
     main_rows = []
@@ -144,7 +143,7 @@ def aggregate(runs: dict, timings: dict, stats: dict, analytic: dict, measured: 
             "paper long avg": pr.get("long", float("nan")),
             "paper time": pr.get("time", float("nan")),
         })
-    write_table(pd.DataFrame(main_rows), out.main_csv, out.main_md, title="Methods on the same tokens (paper Table 5 analogue)",
+    tables["methods"] = Table(pd.DataFrame(main_rows), title="Methods on the same tokens (paper Table 5 analogue)",
                 note=f"Target = final validation loss of `{base}` ({target:.4f} nats/token). Speed-up = tokens for `{base}` to reach it / tokens for the method (0 = not reached). "
                 "Measured seconds: training steps only, 1 thread, machine shared (not deterministic). Paper columns: OpenLM-1B, 103B tokens, Regular/Long-context averages (%) and time (hours on 8 GPUs).", floatfmt=".4g")
 
@@ -164,7 +163,7 @@ def aggregate(runs: dict, timings: dict, stats: dict, analytic: dict, measured: 
             "paper regular avg": pr.get("regular", float("nan")),
             "paper MDQA avg": pr.get("mdqa", float("nan")),
         })
-    write_table(pd.DataFrame(cur_rows), out.curriculum_csv, out.curriculum_md, title="Length curriculum ablation (paper Table 2 analogue)",
+    tables["curriculum"] = Table(pd.DataFrame(cur_rows), title="Length curriculum ablation (paper Table 2 analogue)",
                 note="Ours: validation loss (nats/token, lower is better). Paper: OpenLM-1B, 96x2^30 tokens, Regular and MDQA averages (%, higher is better).", floatfmt=".4g")
 
     L_ref = ref["fig7_lengths"]
@@ -182,5 +181,6 @@ def aggregate(runs: dict, timings: dict, stats: dict, analytic: dict, measured: 
             "measured rel.": mq[k]["seconds_per_step"] / s0,
             "paper rel. time (Fig. 7)": fig7.get(v["L"], float("nan")) / 100 if not v["dm"] else float("nan"),
         })
-    write_table(pd.DataFrame(c_rows), out.cost_csv, out.cost_md, title=f"Cost of a step of {analytic['tokens_per_step']} tokens by sequence length (paper Fig. 7 / App. C.1)",
+    tables["cost_model"] = Table(pd.DataFrame(c_rows), title=f"Cost of a step of {analytic['tokens_per_step']} tokens by sequence length (paper Fig. 7 / App. C.1)",
                 note="Analytic FLOPs: matrix products, forward + backward. Measured: median seconds per step (1 thread, shared machine). Paper: OpenLM-1B on 8xH100, time relative to short sequences.", floatfmt=".3g")
+    return Results(metrics, tables, bench_all)

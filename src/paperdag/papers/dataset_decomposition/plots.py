@@ -1,11 +1,11 @@
-"""Figures from metrics.json, benchmarks.json and the curves (rerunning them never retrains)."""
+"""Figures from metrics.json, timing.json and the curve tables (rerunning them never retrains)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from paperdag.core.plotting import save, setup
+from paperdag.core.plotting import setup
 
 STYLE = {"cc": ("tab:gray", "--"), "cc_dm": ("black", ":")}
 
@@ -17,14 +17,9 @@ def _style(name: str, i: int):
     return cols[i % len(cols)], "-"
 
 
-def plot_all(metrics: dict, bench: dict, curves_csv: str, timing_csv: str, p: dict, out) -> None:
+def length_hist(metrics: dict, p: dict, bench: dict, tables: dict):
+    """The corpus' document-length histogram and what decomposition makes of it."""
     plt = setup()
-    curves = pd.read_csv(curves_csv)
-    timing = pd.read_csv(timing_csv)
-    target = metrics["target_val_loss"]
-    names = list(p["run_methods"])
-
-    # 1. corpus length histogram and what decomposition makes of it
     st = metrics["corpus"]
     edges = np.asarray(st["length_hist"]["edges"])
     docs = np.asarray(st["length_hist"]["docs"])
@@ -52,9 +47,15 @@ def plot_all(metrics: dict, bench: dict, curves_csv: str, timing_csv: str, p: di
     ax[1].set_title("after dataset decomposition")
     ax[1].legend()
     fig.tight_layout()
-    save(fig, out.hist_png, out.get("hist_pdf"))
+    return fig
 
-    # 2. validation loss vs tokens (and vs analytic FLOPs), long-document loss vs tokens
+
+def loss_vs_tokens(metrics: dict, p: dict, bench: dict, tables: dict):
+    """Validation loss vs tokens (and vs analytic FLOPs), long-document loss vs tokens."""
+    plt = setup()
+    curves = tables["val_loss"]
+    target = metrics["target_val_loss"]
+    names = list(p["run_methods"])
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
     for i, n in enumerate(names):
         c = curves[curves.method == n]
@@ -74,9 +75,15 @@ def plot_all(metrics: dict, bench: dict, curves_csv: str, timing_csv: str, p: di
         a.set_ylim(lo - 0.1, lo + 2.5)
     ax[0].legend(fontsize=7)
     fig.tight_layout()
-    save(fig, out.tokens_png, out.get("tokens_pdf"))
+    return fig
 
-    # 3. validation loss vs measured training seconds (paper Fig. 1b analogue)
+
+def loss_vs_seconds(metrics: dict, p: dict, bench: dict, tables: dict):
+    """Validation loss vs measured training seconds (paper Fig. 1b analogue)."""
+    plt = setup()
+    curves, timing = tables["val_loss"], tables["val_loss_seconds"]
+    target = metrics["target_val_loss"]
+    names = list(p["run_methods"])
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for i, n in enumerate(names):
         c = timing[timing.method == n]
@@ -96,9 +103,12 @@ def plot_all(metrics: dict, bench: dict, curves_csv: str, timing_csv: str, p: di
     )
     ax.legend(fontsize=7)
     fig.tight_layout()
-    save(fig, out.seconds_png, out.get("seconds_pdf"))
+    return fig
 
-    # 4. cost model by sequence length
+
+def cost_model(metrics: dict, p: dict, bench: dict, tables: dict):
+    """Cost of a step by sequence length: analytic FLOPs, measured seconds, the paper's."""
+    plt = setup()
     cases = metrics["cost_analytic"]["cases"]
     probe = bench["cost_probe"]
     keys = sorted((k for k, v in cases.items() if not v["dm"]), key=lambda k: cases[k]["L"])
@@ -120,4 +130,4 @@ def plot_all(metrics: dict, bench: dict, curves_csv: str, timing_csv: str, p: di
     ax.set_ylabel("cost per step relative to the shortest length")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    save(fig, out.cost_png, out.get("cost_pdf"))
+    return fig

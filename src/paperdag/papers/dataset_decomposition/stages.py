@@ -157,19 +157,3 @@ def cost(ctx):
         ctx.log.info("L=%s: %.3f s/step (median of %d), %.3g FLOPs/step", key, np.median(times), len(times), f["total"] * b)
     write_json(ctx.output.analytic, {"tokens_per_step": b, "cases": analytic})
     write_json(ctx.output.measured, {"tokens_per_step": b, "threads": ctx.threads, "cases": measured})
-
-
-@stage("dataset_decomposition.metrics")
-def metrics(ctx):
-    from .aggregate import aggregate
-
-    runs = {read_json(x)["method"]: read_json(x) for x in ctx.input.runs}
-    timings = {read_json(x)["method"]: read_json(x) for x in ctx.input.timings}
-    aggregate(runs, timings, read_json(ctx.input.stats), read_json(ctx.input.analytic), read_json(ctx.input.measured), ctx.params, ctx.output)
-
-
-@stage("dataset_decomposition.figures")
-def figures(ctx):
-    from .plots import plot_all
-
-    plot_all(read_json(ctx.input.metrics), read_json(ctx.input.benchmarks), ctx.input.curves, ctx.input.timing_curves, ctx.params, ctx.output)

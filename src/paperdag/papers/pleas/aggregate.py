@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from paperdag.core.io import atomic_path, write_json
+from paperdag.core.io import read_json
+from paperdag.core.results import Results, Table
 from paperdag.core.stats import mean_std
-from paperdag.core.tables import write_table
 
 from .data import SETTINGS
 
@@ -23,7 +23,9 @@ def _pct(values):
     return mean_std([100.0 * v for v in values])
 
 
-def aggregate(evals: list[dict], p: dict, output) -> dict:
+def aggregate(inputs: dict, p: dict) -> Results:
+    evals = [read_json(x) for x in inputs["evals"]]
+    tables: dict[str, Table] = {}
     cm = p["claims_matching"]
     metrics: dict = {"units": "accuracy in %, mean ± std over seeds of the model pair (n); deltas in points", "settings": {}}
     ci: dict = {}
@@ -96,8 +98,8 @@ def aggregate(evals: list[dict], p: dict, output) -> dict:
             fl = {"ensemble": "2x", "individual_own": "1x each", "model_a": "1x", "model_b": "1x", "weight_avg": "1x"}[name]
             rows.append({"method": f"{name} ({fl})", **{f"{float(b):g}x": (f"{r['mean']:.2f} ± {r['std']:.2f}" if b == budgets[0] else "") for b in budgets}})
         fr = ", ".join(f"{float(b):g}x -> {metrics['settings'][setting]['flops_ratio'][b]:.3f}" for b in budgets)
-        write_table(
-            pd.DataFrame(rows), output[f"{setting}_csv"], output[f"{setting}_md"],
+        tables[setting] = Table(
+            pd.DataFrame(rows),
             title=f"pleas, {SETTING_TITLES[setting]}: average accuracy (%) per FLOPs budget",
             note=(f"Mean ± std over {len(ev)} model pairs (seeds {metrics['settings'][setting]['seeds']}). Methods: perm_<m> = partial "
                   f"permutation merge with <m> matching, no least squares (1x = Git Re-Basin full merge); pleas_<m> = PLeaS "
@@ -112,8 +114,6 @@ def aggregate(evals: list[dict], p: dict, output) -> dict:
         for mth, c in st["curves"].items():
             for b, v in c.items():
                 long.append({"setting": setting, "method": mth, "budget": float(b), "flops_ratio": st["flops_ratio"][b], "acc_mean": v["mean"], "acc_std": v["std"], "n": v["n"]})
-    with atomic_path(output.curves_csv, suffix=".csv") as tmp:
-        pd.DataFrame(long).to_csv(tmp, index=False, float_format="%.6g")
+    tables["curves"] = Table(pd.DataFrame(long))
     metrics["claims_inputs"] = ci
-    write_json(output.metrics, metrics)
-    return metrics
+    return Results(metrics, tables)

@@ -19,7 +19,8 @@ STYLE = {
 }
 
 
-def plot_all(metrics: dict, p: dict, output) -> None:
+def accuracy_vs_budget(metrics: dict, p: dict, timing=None):
+    """Average accuracy vs FLOPs budget per method and setting, with the references."""
     plt = plotting.setup()
     settings = [s for s in ("labels", "domains") if s in metrics["settings"]]
     fig, axes = plt.subplots(1, len(settings), figsize=(6.4 * len(settings), 6.0), squeeze=False)
@@ -50,4 +51,4 @@ def plot_all(metrics: dict, p: dict, output) -> None:
                  f"(no paper values drawn: its per-budget ResNet-50 numbers could not be transcribed offline; "
                  f"it reports PLeaS up to 15 points above permutation merging at equal compute)", fontsize=9)
     fig.tight_layout()
-    plotting.save(fig, output.budget_png, output.budget_pdf)
+    return fig

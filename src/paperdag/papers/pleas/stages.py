@@ -78,18 +78,3 @@ def merge(ctx):
     net_a, net_b = load_net(ctx.input.model_a, dev), load_net(ctx.input.model_b, dev)
     out = run_pair(net_a, net_b, d, setting, p, p["seed"] + si, ctx.log)
     write_json(ctx.output.evals, out)
-
-
-@stage("pleas.metrics")
-def metrics(ctx):
-    from .aggregate import aggregate
-
-    evals = [read_json(x) for x in ctx.input.evals]
-    aggregate(evals, ctx.params, ctx.output)
-
-
-@stage("pleas.figures")
-def figures(ctx):
-    from .plots import plot_all
-
-    plot_all(read_json(ctx.input.metrics), ctx.params, ctx.output)

@@ -15,12 +15,20 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
+from paperdag.core.io import read_json
+from paperdag.core.results import Results, Table
+from paperdag.core.stats import mean_std as _ms
+
 from .packing import pack, token_counts
 
 
-def _ms(xs) -> dict:
-    xs = [float(x) for x in xs]
-    return {"mean": float(np.mean(xs)), "std": float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0, "n": len(xs)}
+def aggregate(inputs: dict, p: dict) -> Results:
+    """metrics.json (deterministic), timing.json (measured times, speed-ups, memory, and the
+    `timing_*` claims inputs), the speed-up table and the packer comparison table."""
+    m, tables = build_metrics(p, read_json(inputs["plan"]), read_json(inputs["packing"]),
+                              read_json(inputs["correctness"]), read_json(inputs["bench"]))
+    timing = {"timing": m.pop("timing"), "claims_inputs": {k: m["claims_inputs"].pop(k) for k in list(m["claims_inputs"]) if k.startswith("timing_")}}
+    return Results(m, {"speedup": Table(tables["speedup"], floatfmt=".3g"), "packing": Table(tables["packing"])}, timing)
 
 
 def _ratio_of_sums(rs, key: str, floor_mb: float = 1.0):

@@ -3,7 +3,7 @@ bounds and the paper's values; prefill time and peak memory per method."""
 
 from __future__ import annotations
 
-from paperdag.core.plotting import save, setup
+from paperdag.core.plotting import setup
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
 
@@ -17,14 +17,19 @@ def _by_dist(metrics):
     return out
 
 
-def plot_all(metrics: dict, p: dict, output) -> None:
+def _who(metrics, tm) -> str:
+    weights = " (random weights)" if tm["random_weights"] else ""
+    return f"{metrics['model']}{weights}, {tm['device']}"
+
+
+def speedup(metrics: dict, p: dict, timing: dict):
+    """Measured prefill speed-up over padding vs batch size, the ideal bounds and the paper's values."""
     plt = setup()
-    tm = metrics["timing"]
+    tm = timing["timing"]
     clock = tm["clock"]
     dists = _by_dist(metrics)
     ref = p["paper_reference"]
-    weights = " (random weights)" if tm["random_weights"] else ""
-    who = f"{metrics['model']}{weights}, {tm['device']}"
+    who = _who(metrics, tm)
 
     fig, axes = plt.subplots(1, len(dists), figsize=(4.2 * len(dists), 3.6), squeeze=False)
     for ax, (d, keys) in zip(axes[0], dists.items()):
@@ -49,9 +54,16 @@ def plot_all(metrics: dict, p: dict, output) -> None:
         ax.legend(fontsize=6.5, loc="upper left")
     fig.suptitle(f"Prepacking vs Hugging Face padding: {who}", fontsize=9)
     fig.tight_layout()
-    save(fig, output.speedup_png, output.speedup_pdf)
-    plt.close(fig)
+    return fig
 
+
+def time_memory(metrics: dict, p: dict, timing: dict):
+    """Prefill time and peak memory per batch and method."""
+    plt = setup()
+    tm = timing["timing"]
+    clock = tm["clock"]
+    dists = _by_dist(metrics)
+    who = _who(metrics, tm)
     fig, axes = plt.subplots(2, len(dists), figsize=(4.2 * len(dists), 6.2), squeeze=False)
     names = {"padded": "padding (HF)", "prepacked": "prepacking", "loop": "one prompt at a time"}
     for j, (d, keys) in enumerate(dists.items()):
@@ -76,5 +88,4 @@ def plot_all(metrics: dict, p: dict, output) -> None:
         axes[0, j].set_title(f"{d}", fontsize=9)
     fig.suptitle(f"Prefill time and peak memory per batch: {who}", fontsize=9)
     fig.tight_layout()
-    save(fig, output.time_png, output.time_pdf)
-    plt.close(fig)
+    return fig

@@ -191,28 +191,3 @@ def benchmark(ctx):
         "random_weights": p["model"]["source"] == "random", "dtype": p["model"]["dtype"],
         "torch": torch.__version__, "fixed_mmap_threshold": mmap_ok, "results": results,
     })
-
-
-@stage("prepacking.metrics")
-def metrics(ctx):
-    from .aggregate import build_metrics
-
-    m, tables = build_metrics(ctx.params, read_json(ctx.input.plan), read_json(ctx.input.packing),
-                              read_json(ctx.input.correctness), read_json(ctx.input.bench))
-    from paperdag.core.tables import write_table
-
-    # measured numbers go to timing.json: metrics.json stays byte-identical for a config
-    timing = {"timing": m.pop("timing"), "claims_inputs": {k: m["claims_inputs"].pop(k) for k in list(m["claims_inputs"]) if k.startswith("timing_")}}
-    write_json(ctx.output.metrics, m)
-    write_json(ctx.output.timing, timing)
-    write_table(tables["speedup"], ctx.output.speedup_csv, ctx.output.speedup_md, floatfmt=".3g")
-    write_table(tables["packing"], ctx.output.packing_csv, ctx.output.packing_md)
-
-
-@stage("prepacking.figures")
-def figures(ctx):
-    from .plots import plot_all
-
-    m = read_json(ctx.input.metrics)
-    m["timing"] = read_json(ctx.input.timing)["timing"]
-    plot_all(m, ctx.params, ctx.output)

@@ -1,0 +1,26 @@
+"""prepacking's job inputs and cross-key config checks, as pure functions of the config (used by
+the rule file and by the config loader)."""
+
+from __future__ import annotations
+
+from paperdag.core.errors import PaperdagError
+
+
+def check(p: dict, where: str) -> None:
+    """Cross-key checks the JSON schema cannot express (run when the config is loaded)."""
+    b, d = p["benchmark"], p["distributions"]
+    for name in b["distributions"]:
+        if name not in d:
+            raise PaperdagError(f"{where}: key benchmark.distributions names '{name}', which is not under distributions ({', '.join(d)})")
+    if b["claim_distribution"] not in b["distributions"]:
+        raise PaperdagError(f"{where}: key benchmark.claim_distribution '{b['claim_distribution']}' is not in benchmark.distributions")
+    c = p["correctness"]["distribution"]
+    if c not in d or d[c]["kind"] == "hf":
+        raise PaperdagError(f"{where}: key correctness.distribution '{c}' must name a lognormal/constant entry of distributions")
+
+
+def model_input(p: dict) -> dict:
+    """The shared LM asset where this scale loads a local model (else nothing)."""
+    if p["model"]["source"] == "local":
+        return {"model": p["model"]["path"]}
+    return {}

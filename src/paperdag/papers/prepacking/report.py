@@ -1,0 +1,18 @@
+"""prepacking's outputs, declared once (see paperdag.core.results): the rule outputs, the report
+entries (captions in workflow/report/prepacking/) and the final-output lists all come from here."""
+
+FIGURES = ("speedup", "time_memory")
+TABLES = ("speedup", "packing")
+METRICS_CONFIG = ("model", "benchmark")
+FIGURES_CONFIG = ("distributions", "paper_reference")
+TIMING = True  # measured times, speed-ups and memory go to timing.json, apart from metrics.json
+
+
+def metrics_inputs(scale: str, p: dict) -> dict:
+    base = f"results/{scale}/prepacking"
+    return {
+        "plan": f"{base}/data/plan.json",
+        "packing": f"{base}/data/packing_compare.json",
+        "correctness": f"{base}/evals/correctness.json",
+        "bench": f"{base}/bench/prefill.json",
+    }
