@@ -301,6 +301,11 @@ def fmt_ratio(r: dict) -> str:
     return "–" if r.get("ratio") is None else f"{r['ratio']:.2f}"
 
 
+def md_cell(text: str) -> str:
+    """Text for a Markdown table cell: a literal '|' (as in '|ours - paper|') would split the cell."""
+    return str(text).replace("|", "\\|")
+
+
 def _paper_cell(r: dict) -> str:
     pv = fmt_value(r["paper_value"])
     if r.get("paper_value") is None and r.get("paper_value_note"):
@@ -326,17 +331,17 @@ def claims_markdown(rows: list[dict]) -> str:
         for r in claims:
             out.append(
                 f"| {r['text']} | {_paper_cell(r)} | {fmt_value(r['ours'], r['ours_std'], r['n'])} | {fmt_ratio(r)} "
-                f"| {r['criterion']} | {fmt_interval(r)} | **{r['verdict']}** |"
+                f"| {md_cell(r['criterion'])} | {fmt_interval(r)} | **{r['verdict']}** |"
             )
     if checks:
         out += ["", "Checks (true by construction; not counted as claims):", "",
                 "| check | expected | ours | criterion | verdict |", "|---|---|---|---|---|"]
         for r in checks:
-            out.append(f"| {r['text']} | {_paper_cell(r)} | {fmt_value(r['ours'], r['ours_std'], r['n'])} | {r['criterion']} | **{r['verdict']}** |")
+            out.append(f"| {r['text']} | {_paper_cell(r)} | {fmt_value(r['ours'], r['ours_std'], r['n'])} | {md_cell(r['criterion'])} | **{r['verdict']}** |")
     if analytic:
         out += ["", "Analytic values (a formula on our sizes; not counted as claims):", "",
                 "| value | paper | ours | criterion | verdict |", "|---|---|---|---|---|"]
         for r in analytic:
             holds = " (criterion holds)" if r.get("criterion_holds") else (" (criterion does not hold)" if r.get("criterion_holds") is False else "")
-            out.append(f"| {r['text']} | {_paper_cell(r)} | {fmt_value(r['ours'], r['ours_std'], r['n'])} | {r['criterion']}{holds} | **{r['verdict']}** |")
+            out.append(f"| {r['text']} | {_paper_cell(r)} | {fmt_value(r['ours'], r['ours_std'], r['n'])} | {md_cell(r['criterion'])}{holds} | **{r['verdict']}** |")
     return "\n".join(out).lstrip("\n") + "\n"

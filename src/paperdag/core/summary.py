@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .claims import count_verdicts, counts_line, fmt_interval, fmt_ratio, fmt_value
+from .claims import md_cell, count_verdicts, counts_line, fmt_interval, fmt_ratio, fmt_value
 
 
 def paper_runtime_s(paper_dir: Path) -> float:
@@ -57,7 +57,7 @@ def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> st
     for r in claims:
         lines.append(
             f"| {r['slug']} | {r['text']} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
-            f"| {fmt_ratio(r)} | {r['criterion']} | {fmt_interval(r)} | **{r['verdict']}** | {r['runtime_s']:.0f} |"
+            f"| {fmt_ratio(r)} | {md_cell(r['criterion'])} | {fmt_interval(r)} | **{r['verdict']}** | {r['runtime_s']:.0f} |"
         )
     lines += ["", "Claim verdicts: " + (", ".join(f"{k}: {v}" for k, v in count_verdicts(rows).items()) or "none"), ""]
     per_paper = []
@@ -74,7 +74,7 @@ def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> st
         for r in checks:
             lines.append(
                 f"| {r['slug']} | {r['text']} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
-                f"| {r['criterion']} | **{r['verdict']}** |"
+                f"| {md_cell(r['criterion'])} | **{r['verdict']}** |"
             )
         lines.append("")
     if analytic:
@@ -88,7 +88,7 @@ def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> st
             holds = {True: " (holds)", False: " (does not hold)"}.get(r.get("criterion_holds"), "")
             lines.append(
                 f"| {r['slug']} | {r['text']} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
-                f"| {r['criterion']}{holds} | **{r['verdict']}** |"
+                f"| {md_cell(r['criterion'])}{holds} | **{r['verdict']}** |"
             )
         lines.append("")
     lines += ["Papers:", ""] + [f"- `{s}`: {t}" for s, t in titles.items()] + [""]
