@@ -197,3 +197,19 @@ def test_summary_shows_n_for_every_value(tmp_path):
     # claims counted apart from checks and analytic rows, each kind in its own section
     assert "Claim verdicts: reproduced: 1, inconclusive: 1, not measured: 1" in md
     assert md.index("## Claims") < md.index("## Checks") < md.index("## Analytic")
+
+
+def test_provenance_beside_timings(tmp_path):
+    from paperdag.core.io import read_json, write_json
+    from paperdag.core.provenance import add_provenance_to, with_provenance
+
+    t = {"timing": {"s": 1.0}}
+    out = with_provenance(t)
+    assert out["timing"] == {"s": 1.0} and "provenance" not in t
+    prov = out["provenance"]
+    assert prov["torch"]["version"] and prov["python"] and prov["packages"]["numpy"]
+    assert {"model", "machine", "logical_cpus"} <= set(prov["cpu"]) and prov["torch"]["threads"] >= 1
+    p = tmp_path / "timing.json"
+    write_json(p, t)
+    add_provenance_to(p)
+    assert read_json(p)["timing"] == {"s": 1.0} and "provenance" in read_json(p)
