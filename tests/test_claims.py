@@ -73,6 +73,10 @@ def test_single_measurements_and_min_n():
     assert _v(_claim(min_n=3), _m(5.0, 0.1, 3)) == "reproduced"
     assert _v(_claim(metric="absent"), _m(5.0, 0.1, 3)) == "not measured"
     assert _v(_claim(scales=["paper"]), _m(5.0, 0.1, 3)) == "not measured"
+    # 2000 prompts of one trained model are one run, not 2000 (pseudo-replication)
+    pseudo = {"claims_inputs": {"m": {**mean_std([1.0, 1.1, 0.9] * 700, runs=1)}}}
+    row = evaluate_claims([_claim()], pseudo, "default")[0]
+    assert (row["verdict"], row["n"]) == ("inconclusive", 1)
 
 
 def test_null_effect_false_reproduced_rate():

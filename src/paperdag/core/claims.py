@@ -53,13 +53,19 @@ WEAKER_BELOW = 0.5  # ours / paper under this: "reproduced, weaker"
 
 
 def _stat(metrics: dict, key: str) -> dict | None:
-    """Metrics carry claim inputs as {mean, std, n} under metrics['claims_inputs'][key], or a
-    plain number at metrics[key] (one measurement: n = 1)."""
+    """Metrics carry claim inputs as {mean, std, n} under metrics['claims_inputs'][key] (optionally
+    `runs`, the number of independent runs when n counts prompts or examples of fewer trained
+    models: then n = runs), or a plain number at metrics[key] (one measurement: n = 1)."""
     ci = metrics.get("claims_inputs", {})
     if key in ci and ci[key] is not None:
         v = ci[key]
         if isinstance(v, dict):
-            return {"mean": v.get("mean"), "std": v.get("std", 0.0), "n": v.get("n", 1)}
+            n = v.get("n", 1)
+            # `runs`: independent runs behind a mean taken over prompts/examples (pseudo-replicates):
+            # the verdict counts runs, never the prompts
+            if v.get("runs") is not None and (n is None or v["runs"] < n):
+                n = v["runs"]
+            return {"mean": v.get("mean"), "std": v.get("std", 0.0), "n": n}
         return {"mean": float(v), "std": 0.0, "n": 1}
     v = metrics.get(key)
     if isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -13,11 +13,17 @@ import numpy as np
 from scipy import stats as _st
 
 
-def mean_std(values) -> dict:
+def mean_std(values, runs: int | None = None) -> dict:
+    """mean, std (ddof=1) and n of `values`. Where the values are prompts or examples of fewer
+    independent training runs, pass `runs`: the claims ledger then counts runs, not values."""
     a = np.asarray([v for v in values if v is not None], dtype=float)
     if a.size == 0:
-        return {"mean": None, "std": None, "n": 0}
-    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0, "n": int(a.size)}
+        out = {"mean": None, "std": None, "n": 0}
+    else:
+        out = {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0, "n": int(a.size)}
+    if runs is not None:
+        out["runs"] = int(runs)
+    return out
 
 
 def t_bound(mean: float, std: float, n: int, level: float = 0.95, side: str = "lower") -> float:
