@@ -284,9 +284,13 @@ def fmt_value(v, std=None, n=None, digits=2) -> str:
     """'3.00 ± 0.50 (n=4)'; a single measurement shows its n too: '1.16 (n=1)'."""
     if v is None:
         return "–"
-    s = f"{v:.{digits}f}"
+
+    def num(x):  # small non-zero values (e.g. a 6.4e-05 logit difference) keep two significant digits
+        return f"{x:.2g}" if x and abs(x) < 0.5 * 10**-digits else f"{x:.{digits}f}"
+
+    s = num(v)
     if n is not None and n > 1 and std is not None:
-        s += f" ± {std:.{digits}f}"
+        s += f" ± {num(std)}"
     if n:
         s += f" (n={n})"
     return s
