@@ -80,19 +80,20 @@ def _claim(**kw):
 
 
 def test_claim_verdicts():
+    # the full rule (intervals, kinds, premises, magnitude, the null-effect rate) is in test_claims.py
     m = lambda mean, std, n: {"claims_inputs": {"m": {"mean": mean, "std": std, "n": n}}}  # noqa: E731
     v = lambda c, met, scale="default": evaluate_claims([c], met, scale)[0]["verdict"]  # noqa: E731
     assert v(_claim(), m(3.0, 0.5, 4)) == "reproduced"
     assert v(_claim(), m(0.5, 0.1, 4)) == "not reproduced"
-    # mean passes but one standard error below fails: the seeds disagree
+    # mean passes but the one-sided 95 % t-bound does not: the seeds disagree
     assert v(_claim(), m(1.5, 2.0, 4)) == "inconclusive"
     assert v(_claim(metric="absent"), m(3.0, 0.0, 1)) == "not measured"
     assert v(_claim(scales=["paper"]), m(3.0, 0.0, 1)) == "not measured"
-    assert v(_claim(check="within", tolerance=1.0), m(5.5, 0.0, 1)) == "reproduced"
+    assert v(_claim(check="within", tolerance=1.0), m(5.5, 0.1, 3)) == "reproduced"
     assert v(_claim(check="within", tolerance=1.0), m(7.0, 0.0, 1)) == "not reproduced"
-    assert v(_claim(check="at_most", threshold=0.0), m(-1.0, 0.0, 1)) == "reproduced"
-    assert v(_claim(check="same_sign", paper_value=-2.0), m(-0.3, 0.0, 1)) == "reproduced"
-    assert v(_claim(), {"m": 2.0}) == "reproduced"  # plain top-level number
+    assert v(_claim(check="at_most", threshold=0.0, paper_value=-1.0), m(-1.0, 0.1, 3)) == "reproduced"
+    assert v(_claim(check="same_sign", paper_value=-2.0), m(-0.3, 0.01, 3)) == "reproduced, weaker"
+    assert v(_claim(), {"m": 2.0}) == "inconclusive"  # plain top-level number: one measurement
     # a training outcome measured on one seed cannot confirm a claim that needs several
     assert v(_claim(min_n=2), m(3.0, 0.0, 1)) == "inconclusive"
     assert v(_claim(min_n=2), m(0.5, 0.0, 1)) == "not reproduced"

@@ -18,6 +18,8 @@ import yaml
 
 from conftest import copy_repo, dry_run_jobs, edit_file, env, snakemake
 
+from paperdag.core.claims import VERDICT_CLASSES
+
 SMOKE = ("--config", "scale=smoke", "papers=[catn]")
 
 
@@ -73,7 +75,7 @@ def test_smoke_run_writes_every_output(smoke_done):
         assert (base / rel).stat().st_size > 0, rel
     assert (smoke_done / "results/smoke/SUMMARY.md").read_text().count("| catn |") == 7
     claims = json.loads((base / "claims.json").read_text())["claims"]
-    assert {c["verdict"] for c in claims} <= {"reproduced", "inconclusive", "not reproduced", "not measured"}
+    assert {c["verdict_class"] for c in claims} <= set(VERDICT_CLASSES)
     for c in claims:
         assert c["ours"] is not None or c["verdict"] == "not measured"
     # every stage logged and benchmarked

@@ -88,13 +88,12 @@ def _ledger(root: Path, scale: str, slug: str) -> dict | None:
 
 
 def _verdict_counts(led: dict | None) -> str:
+    """Verdicts of claims only; checks and analytic rows counted apart ("; checks: 2 passed")."""
+    from .core.claims import counts_line
+
     if led is None:
         return "(not run)"
-    counts: dict[str, int] = {}
-    for r in led["claims"]:
-        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-    order = ["reproduced", "inconclusive", "not reproduced", "not measured"]
-    return ", ".join(f"{counts[k]} {k}" for k in order if k in counts)
+    return counts_line(led["claims"])
 
 
 def cmd_list(args, extra) -> int:

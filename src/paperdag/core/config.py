@@ -79,8 +79,57 @@ CLAIM_SCHEMA = {
         "tolerance": {"type": "number", "minimum": 0},
         "scales": {"type": "array", "items": {"enum": list(SCALES)}},
         "min_n": {"type": "integer", "minimum": 1, "description": "fewest independent runs (seeds) that can confirm the claim"},
+        "kind": {"enum": ["claim", "check", "analytic"], "description": "claim (default): an empirical finding; check: true by construction; analytic: a formula value"},
+        "requires": {"type": "array", "items": {"type": "string"}, "uniqueItems": True, "description": "ids of rows this claim's premise rests on"},
+        "paper_effect": {"type": ["number", "null"], "description": "the paper's number for the same quantity as our metric (ours / paper); null: none comparable"},
+        "paper_value_note": {"type": "string", "description": "why paper_value is null or what it stands for"},
     },
 }
+
+
+def validate_claims(claims: list[dict], path: Path) -> None:
+    """Cross-key checks of a paper's claims (after the schema): unique ids, the keys each check
+    needs, `requires` only on claims, naming existing ids, without cycles. Errors name the file
+    and the key."""
+    ids: dict[str, int] = {}
+    for i, c in enumerate(claims):
+        where = f"{path}: key claims.{i}"
+        if c["id"] in ids:
+            raise PaperdagError(f"{where}.id: duplicate claim id '{c['id']}' (also claims.{ids[c['id']]})")
+        ids[c["id"]] = i
+        chk = c["check"]
+        if chk in ("at_least", "at_most") and "threshold" not in c:
+            raise PaperdagError(f"{where}.threshold: check '{chk}' needs a threshold")
+        if chk == "within" and ("tolerance" not in c or c.get("paper_value") is None):
+            raise PaperdagError(f"{where}.tolerance: check 'within' needs a tolerance and a numeric paper_value")
+        if chk == "same_sign" and not c.get("paper_value"):
+            raise PaperdagError(f"{where}.paper_value: check 'same_sign' needs a non-zero paper_value")
+        if c.get("requires") and c.get("kind", "claim") != "claim":
+            raise PaperdagError(f"{where}.requires: only rows of kind 'claim' can have premises")
+    for i, c in enumerate(claims):
+        for j, r in enumerate(c.get("requires", [])):
+            if r not in ids:
+                raise PaperdagError(
+                    f"{path}: key claims.{i}.requires.{j}: unknown claim id '{r}' (known: {', '.join(ids)})"
+                )
+            if r == c["id"]:
+                raise PaperdagError(f"{path}: key claims.{i}.requires.{j}: claim '{r}' requires itself")
+    req = {c["id"]: c.get("requires", []) for c in claims}
+    state: dict[str, str] = {}
+
+    def visit(cid: str, trail: list[str]) -> None:
+        if state.get(cid) == "done":
+            return
+        if state.get(cid) == "open":
+            cyc = trail[trail.index(cid):] + [cid]
+            raise PaperdagError(f"{path}: key claims.{ids[cid]}.requires: cycle of premises {' -> '.join(cyc)}")
+        state[cid] = "open"
+        for r in req[cid]:
+            visit(r, trail + [cid])
+        state[cid] = "done"
+
+    for cid in req:
+        visit(cid, [])
 
 PAPER_FILE_SCHEMA = {
     "type": "object",
@@ -115,6 +164,7 @@ class PaperConfig:
         self.schema_path = self.root / "workflow" / "schemas" / "papers" / f"{slug}.schema.yaml"
         raw = _load_yaml(self.path)
         _validate(raw, PAPER_FILE_SCHEMA, self.path, "")
+        validate_claims(raw["claims"], self.path)
         self.raw = raw
         self.schema = _load_yaml(self.schema_path)
         self._params = {}

@@ -1,0 +1,219 @@
+"""The claims ledger's verdict rule (core/claims.py, core/stats.py): intervals, the null-effect
+false-"reproduced" rate, row kinds, premises (and their config errors), min_n, magnitude, and the
+SUMMARY showing n for every value. Fast: no pipeline runs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperdag.core.claims import count_verdicts, counts_line, evaluate_claims
+from paperdag.core.config import validate_claims
+from paperdag.core.errors import PaperdagError
+from paperdag.core.stats import mean_std, summarize, t_bound, t_interval
+from paperdag.core.summary import summary_markdown, summary_rows
+
+
+def _claim(**kw):
+    c = {"id": "c", "text": "t", "metric": "m", "paper_value": None, "check": "at_least", "threshold": 0.0}
+    c.update(kw)
+    return c
+
+
+def _m(mean, std, n, key="m"):
+    return {"claims_inputs": {key: {"mean": mean, "std": std, "n": n}}}
+
+
+def _v(c, met, scale="default"):
+    return evaluate_claims([c], met, scale)[0]["verdict"]
+
+
+def test_t_interval_helper():
+    # t(0.95, df=2) = 2.919986: mean 1, std 1, n 3 -> 1 - 2.919986/sqrt(3)
+    assert t_bound(1.0, 1.0, 3, 0.95, "lower") == pytest.approx(1 - 2.919986 / math.sqrt(3), abs=1e-6)
+    assert t_bound(1.0, 1.0, 3, 0.95, "upper") == pytest.approx(1 + 2.919986 / math.sqrt(3), abs=1e-6)
+    # the two-sided 90 % interval ends at the one-sided 95 % bounds
+    assert t_interval(1.0, 1.0, 3, 0.90) == pytest.approx((t_bound(1, 1, 3), t_bound(1, 1, 3, side="upper")))
+    assert t_bound(2.0, 0.0, 1) == -math.inf and t_bound(2.0, 0.5, 1, side="upper") == math.inf
+    assert t_bound(2.0, 0.0, 3) == 2.0  # identical replicates: the interval is the mean
+    s = summarize([1.0, 2.0, 3.0])
+    assert (s["mean"], s["std"], s["n"]) == (2.0, 1.0, 3) and s["lower"] == pytest.approx(2 - 2.919986 / math.sqrt(3), abs=1e-6)
+    assert summarize([4.0])["lower"] is None and summarize([])["mean"] is None
+    assert mean_std([1.0, None, 3.0]) == {"mean": 2.0, "std": math.sqrt(2), "n": 2}  # unchanged helper
+
+
+def test_interval_rule_per_check():
+    # at_least, threshold 0: mean 1, std 1, n 3 -> lower bound -0.69: the mean passes, the bound does not
+    assert _v(_claim(), _m(1.0, 1.0, 3)) == "inconclusive"
+    assert _v(_claim(), _m(2.0, 1.0, 3)) == "reproduced"  # lower bound 0.31
+    assert _v(_claim(), _m(-0.1, 1.0, 3)) == "not reproduced"
+    assert _v(_claim(check="at_most", threshold=0.0), _m(-2.0, 1.0, 3)) == "reproduced"
+    assert _v(_claim(check="at_most", threshold=0.0), _m(-1.0, 1.0, 3)) == "inconclusive"
+    assert _v(_claim(check="same_sign", paper_value=-5.0), _m(-4.0, 1.0, 3)) == "reproduced"
+    assert _v(_claim(check="same_sign", paper_value=-5.0), _m(-1.0, 1.0, 3)) == "inconclusive"
+    assert _v(_claim(check="same_sign", paper_value=-5.0), _m(1.0, 1.0, 3)) == "not reproduced"
+    # within: the two-sided 90 % interval inside paper ± tolerance (TOST)
+    w = _claim(check="within", paper_value=0.0, tolerance=1.0)
+    assert _v(w, _m(0.1, 0.2, 3)) == "reproduced"  # [-0.24, 0.44]
+    assert _v(w, _m(0.9, 0.2, 3)) == "inconclusive"  # [0.56, 1.24]
+    assert _v(w, _m(1.2, 0.2, 3)) == "not reproduced"
+    row = evaluate_claims([_claim()], _m(2.0, 1.0, 3), "default")[0]
+    assert row["interval"][0] == pytest.approx(2 - 2.919986 / math.sqrt(3), abs=1e-5) and row["interval"][1] is None
+
+
+def test_single_measurements_and_min_n():
+    # one measurement, no replicates: never reproduced, however large
+    assert _v(_claim(), _m(100.0, 0.0, 1)) == "inconclusive"
+    assert _v(_claim(), {"m": 100.0}) == "inconclusive"  # a plain number in metrics.json
+    assert _v(_claim(), _m(-1.0, 0.0, 1)) == "not reproduced"
+    assert _v(_claim(min_n=3), _m(5.0, 0.1, 2)) == "inconclusive"
+    assert _v(_claim(min_n=3), _m(5.0, 0.1, 3)) == "reproduced"
+    assert _v(_claim(metric="absent"), _m(5.0, 0.1, 3)) == "not measured"
+    assert _v(_claim(scales=["paper"]), _m(5.0, 0.1, 3)) == "not measured"
+    # 2000 prompts of one trained model are one run, not 2000 (pseudo-replication)
+    pseudo = {"claims_inputs": {"m": {**mean_std([1.0, 1.1, 0.9] * 700, runs=1)}}}
+    row = evaluate_claims([_claim()], pseudo, "default")[0]
+    assert (row["verdict"], row["n"]) == ("inconclusive", 1)
+
+
+def test_null_effect_false_reproduced_rate():
+    """True mean exactly at the threshold, normal noise, n = 3 runs, fixed seed. The interval rule
+    says "reproduced" in at most 5 % of trials; the old rule (mean and mean ± one standard error)
+    in about 21 % (P(t_2 >= 1) = 0.211). 4000 trials: Monte-Carlo standard error of a 5 % rate is
+    sqrt(.05 * .95 / 4000) = 0.0034, so the bound is 0.05 + 3 SE = 0.06."""
+    rng = np.random.default_rng(20261201)
+    trials, n, thr = 4000, 3, 1.0
+    x = thr + rng.normal(0.0, 2.0, size=(trials, n))
+    means, stds = x.mean(1), x.std(1, ddof=1)
+    claim = _claim(threshold=thr)
+    rows = evaluate_claims(
+        [dict(claim, id=f"c{i}", metric=f"m{i}") for i in range(trials)],
+        {"claims_inputs": {f"m{i}": {"mean": float(means[i]), "std": float(stds[i]), "n": n} for i in range(trials)}},
+        "default",
+    )
+    new_rate = np.mean([r["verdict"] == "reproduced" for r in rows])
+    se = stds / math.sqrt(n)
+    old_rate = np.mean((means >= thr) & (means - se >= thr))
+    assert new_rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials), new_rate
+    assert 0.18 <= old_rate <= 0.25, old_rate
+    # the same for within at the edge of the tolerance (paper 0, tolerance 1, true mean 1)
+    y = 1.0 + rng.normal(0.0, 0.5, size=(trials, n))
+    w = _claim(check="within", paper_value=0.0, tolerance=1.0)
+    rows = evaluate_claims(
+        [dict(w, id=f"w{i}", metric=f"w{i}") for i in range(trials)],
+        {"claims_inputs": {f"w{i}": {"mean": float(y[i].mean()), "std": float(y[i].std(ddof=1)), "n": n} for i in range(trials)}},
+        "default",
+    )
+    assert np.mean([r["verdict"] == "reproduced" for r in rows]) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials)
+
+
+def test_kinds_are_listed_apart():
+    claims = [
+        _claim(id="a"),
+        _claim(id="chk", kind="check", check="within", paper_value=0.0, tolerance=0.5, metric="e"),
+        _claim(id="bad", kind="check", check="at_most", threshold=1e-4, metric="d"),
+        _claim(id="ana", kind="analytic", check="at_most", threshold=0.9, metric="r"),
+    ]
+    met = {"claims_inputs": {"m": {"mean": 2.0, "std": 0.1, "n": 3}, "e": 0.0, "d": 0.01, "r": 0.7}}
+    rows = {r["id"]: r for r in evaluate_claims(claims, met, "default")}
+    assert rows["chk"]["verdict"] == "check passed"  # n = 1 is fine for a check
+    assert rows["bad"]["verdict"] == "check failed"
+    assert rows["ana"]["verdict"] == "analytic" and rows["ana"]["criterion_holds"] is True
+    lst = list(rows.values())
+    assert count_verdicts(lst) == {"reproduced": 1}
+    assert counts_line(lst) == "1 reproduced; checks: 1 passed, 1 failed; analytic: 1"
+
+
+def test_magnitude_weaker():
+    # paper 15 points, ours 2.2 +- small: holds, but under half the paper's effect
+    c = _claim(paper_value=15.0, threshold=1.0)
+    row = evaluate_claims([c], _m(2.2, 0.3, 3), "default")[0]
+    assert row["verdict"] == "reproduced, weaker" and row["ratio"] == pytest.approx(2.2 / 15)
+    assert _v(c, _m(8.0, 0.3, 3)) == "reproduced"  # 0.53 of the paper's effect
+    assert _v(dict(c, paper_effect=None), _m(2.2, 0.3, 3)) == "reproduced"  # no comparable number
+    assert _v(dict(c, paper_value=None, paper_effect=3.0), _m(2.2, 0.3, 3)) == "reproduced"  # 0.73
+    # within: paper_value is the target, not an effect
+    assert evaluate_claims([_claim(check="within", paper_value=4.0, tolerance=1.0)], _m(4.0, 0.1, 3), "d")[0]["ratio"] is None
+
+
+def test_premises():
+    up = _m(3.0, 0.1, 3)["claims_inputs"]["m"]
+    met = {"claims_inputs": {"up": up, "down": {"mean": -1.0, "std": 0.1, "n": 3}, "noisy": {"mean": 1.0, "std": 3.0, "n": 3}}}
+    base = dict(check="at_least", threshold=0.0)
+    claims = [
+        _claim(id="drop", metric="down", **base),  # not reproduced
+        _claim(id="unsure", metric="noisy", **base),  # inconclusive
+        _claim(id="explains", metric="up", requires=["drop"], **base),
+        _claim(id="capped", metric="up", requires=["unsure"], **base),
+        _claim(id="chain", metric="up", requires=["explains"], **base),
+        _claim(id="ok", metric="up", requires=["chk"], **base),
+        _claim(id="chk", kind="check", metric="up", **base),
+        _claim(id="gone", metric="absent", requires=["drop"], **base),
+    ]
+    rows = {r["id"]: r for r in evaluate_claims(claims, met, "default")}
+    assert rows["explains"]["verdict"] == "not reproduced (premise failed: drop)"
+    assert rows["explains"]["verdict_class"] == "not reproduced"
+    assert rows["capped"]["verdict"] == "inconclusive (premise inconclusive: unsure)"
+    assert rows["chain"]["verdict"] == "not reproduced (premise failed: explains)"  # failure propagates
+    assert rows["ok"]["verdict"] == "reproduced"  # a passed check is a valid premise
+    assert rows["gone"]["verdict"] == "not measured"
+    assert count_verdicts(list(rows.values())) == {"inconclusive": 2, "not reproduced": 3, "reproduced": 1, "not measured": 1}
+
+
+def test_premise_config_errors():
+    p = Path("config/papers/x.yaml")
+    good = [_claim(id="a"), _claim(id="b", requires=["a"])]
+    validate_claims(good, p)
+    with pytest.raises(PaperdagError, match=r"x.yaml: key claims.1.requires.0: unknown claim id 'zz'"):
+        validate_claims([_claim(id="a"), _claim(id="b", requires=["zz"])], p)
+    with pytest.raises(PaperdagError, match=r"x.yaml: key claims.0.requires: cycle of premises a -> b -> a"):
+        validate_claims([_claim(id="a", requires=["b"]), _claim(id="b", requires=["a"])], p)
+    with pytest.raises(PaperdagError, match=r"claims.0.requires.0: claim 'a' requires itself"):
+        validate_claims([_claim(id="a", requires=["a"])], p)
+    with pytest.raises(PaperdagError, match=r"claims.1.id: duplicate claim id 'a'"):
+        validate_claims([_claim(id="a"), _claim(id="a")], p)
+    with pytest.raises(PaperdagError, match=r"claims.0.requires: only rows of kind 'claim'"):
+        validate_claims([_claim(id="a", kind="check", requires=["b"]), _claim(id="b")], p)
+    with pytest.raises(PaperdagError, match=r"claims.0.tolerance: check 'within' needs"):
+        validate_claims([_claim(id="a", check="within", paper_value=1.0)], p)
+
+
+def test_summary_shows_n_for_every_value(tmp_path):
+    claims = [
+        _claim(id="a", text="seeded claim"),
+        _claim(id="b", text="single run claim", metric="s"),
+        _claim(id="c", text="a check", kind="check", metric="s"),
+        _claim(id="d", text="a formula", kind="analytic", metric="s"),
+        _claim(id="e", text="absent claim", metric="absent"),
+    ]
+    met = {"claims_inputs": {"m": {"mean": 2.0, "std": 0.5, "n": 3}}, "s": 1.5}
+    led = evaluate_claims(claims, met, "default")
+    rows = summary_rows(tmp_path, ["p"], {"p": led}, runtimes={"p": 12.0})
+    md = summary_markdown("default", rows, {"p": "Paper"})
+    lines = {ln.split(" | ")[1]: ln for ln in md.splitlines() if ln.startswith("| p |")}
+    assert "2.00 ± 0.50 (n=3)" in lines["seeded claim"]
+    for t in ("single run claim", "a check", "a formula"):
+        assert "1.50 (n=1)" in lines[t], lines[t]
+    assert "| – |" in lines["absent claim"]
+    # claims counted apart from checks and analytic rows, each kind in its own section
+    assert "Claim verdicts: reproduced: 1, inconclusive: 1, not measured: 1" in md
+    assert md.index("## Claims") < md.index("## Checks") < md.index("## Analytic")
+
+
+def test_provenance_beside_timings(tmp_path):
+    from paperdag.core.io import read_json, write_json
+    from paperdag.core.provenance import add_provenance_to, with_provenance
+
+    t = {"timing": {"s": 1.0}}
+    out = with_provenance(t)
+    assert out["timing"] == {"s": 1.0} and "provenance" not in t
+    prov = out["provenance"]
+    assert prov["torch"]["version"] and prov["python"] and prov["packages"]["numpy"]
+    assert {"model", "machine", "logical_cpus"} <= set(prov["cpu"]) and prov["torch"]["threads"] >= 1
+    p = tmp_path / "timing.json"
+    write_json(p, t)
+    add_provenance_to(p)
+    assert read_json(p)["timing"] == {"s": 1.0} and "provenance" in read_json(p)
