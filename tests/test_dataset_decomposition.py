@@ -292,7 +292,7 @@ def test_smoke_pipeline_end_to_end(repo):
     tokens = {v["total_tokens"] for v in m["methods"].values()}
     assert len(tokens) == 1  # every method saw the same number of tokens
     assert "train_seconds" not in (out / "metrics.json").read_text()
-    bench = json.loads((out / "benchmarks.json").read_text())
+    bench = json.loads((out / "timing.json").read_text())
     assert bench["methods"]["cc"]["train_seconds"] > 0
     claims = json.loads((out / "claims.json").read_text())
     assert claims
