@@ -91,3 +91,78 @@ def test_prepacking_library_option_differs_where_documented():
     rows = [len(pack(lengths, None, "binpacking")) for lengths in prepacking_batches()]
     diff = {i: (r, o) for i, (r, o) in enumerate(zip(rows, OFFICIAL_PREPACKING_ROWS)) if r != o}
     assert diff == {62: (9, 8)}
+
+
+# ---------------------------------------------------------------------------------------------
+# dataset_decomposition: bucket counts of a fixed list of document lengths
+# Official: github.com/apple/ml-dataset-decomposition @ 9a23939205bd371184b9e627a7abc9e9e9e07a4b,
+# `scripts/make_dd_buckets.py`, `get_binary(list(range(l)), min_log2=3, max_log2=7)` per document
+# (numpy 2.4.6; the script's other imports stubbed, unused by get_binary). It cuts pieces of
+# 2^k + 1 tokens, our default `decompose.piece_tokens: pow2_plus_1`.
+# ---------------------------------------------------------------------------------------------
+
+DD_I_MIN, DD_I_MAX = 3, 7
+
+
+def dd_lengths_short() -> list[int]:
+    """Documents no longer than 2^(i_max+1) + 1 tokens: no random roll-over, a deterministic cut."""
+    r = random.Random(7)
+    return [8, 9, 10, 16, 17, 18, 31, 32, 33, 255, 256, 257] + [r.randint(1, 257) for _ in range(200)]
+
+
+def dd_lengths_long() -> list[int]:
+    """Documents longer than 2^(i_max+1) + 1 tokens: pieces over 2^i_max get a random bucket."""
+    r = random.Random(8)
+    return [r.randint(258, 3000) for _ in range(300)]
+
+
+# deterministic: sequences per bucket k, tokens kept and dropped (total 26,812 tokens)
+OFFICIAL_DD_SHORT = {"counts": {3: 109, 4: 108, 5: 110, 6: 101, 7: 101}, "kept": 26041, "dropped": 771}
+# random roll-over: sequences per bucket summed over np.random.seed(0..5) (6 x 494,104 tokens)
+OFFICIAL_DD_LONG_6_SEEDS = {"counts": {3: 61350, 4: 31300, 5: 16619, 6: 9234, 7: 5620}, "dropped": 6757}
+
+
+def _dd_run(lengths, piece, seed):
+    import numpy as np
+
+    from paperdag.papers.dataset_decomposition.decompose import decompose
+
+    lens = np.asarray(lengths)
+    offsets = np.concatenate([[0], np.cumsum(lens)])
+    out = decompose(np.arange(offsets[-1]), offsets, np.arange(len(lens)), DD_I_MIN, DD_I_MAX, seed, piece)
+    counts = {k: len(b["doc"]) for k, b in out["buckets"].items()}
+    kept = sum(int(b["tokens"].size) for b in out["buckets"].values())
+    return counts, kept, int(out["dropped"].sum())
+
+
+def test_dd_default_piece_is_the_official_cut():
+    from paperdag.papers.dataset_decomposition.decompose import DEFAULT_PIECE
+
+    assert DEFAULT_PIECE == "pow2_plus_1"
+    assert sum(dd_lengths_short()) == 26812 and sum(dd_lengths_long()) == 494104
+    counts, kept, dropped = _dd_run(dd_lengths_short(), DEFAULT_PIECE, 0)
+    assert counts == OFFICIAL_DD_SHORT["counts"]
+    assert (kept, dropped) == (OFFICIAL_DD_SHORT["kept"], OFFICIAL_DD_SHORT["dropped"])
+
+
+def test_dd_paper_text_option_differs_from_the_official_cut():
+    """`pow2` (2^k tokens a piece) keeps more, shorter pieces: 3 to 6 % more per bucket here."""
+    counts, kept, dropped = _dd_run(dd_lengths_short(), "pow2", 0)
+    assert counts == {3: 113, 4: 113, 5: 116, 6: 102, 7: 102} and dropped == 804
+    assert all(counts[k] >= OFFICIAL_DD_SHORT["counts"][k] for k in counts)
+
+
+def test_dd_rollover_matches_the_official_bucket_distribution():
+    """The random bucket of a piece longer than 2^i_max: same distribution as the official code
+    (our draws come from a numpy Generator, theirs from the legacy global RandomState, so the
+    counts agree in distribution, not draw for draw): within 4 % per bucket over 6 seeds."""
+    tot = {k: 0 for k in range(DD_I_MIN, DD_I_MAX + 1)}
+    dropped = 0
+    for seed in range(6):
+        counts, _, d = _dd_run(dd_lengths_long(), "pow2_plus_1", seed)
+        dropped += d
+        for k, n in counts.items():
+            tot[k] += n
+    for k, want in OFFICIAL_DD_LONG_6_SEEDS["counts"].items():
+        assert abs(tot[k] - want) / want < 0.04, (k, tot[k], want)
+    assert abs(dropped - OFFICIAL_DD_LONG_6_SEEDS["dropped"]) / OFFICIAL_DD_LONG_6_SEEDS["dropped"] < 0.05
