@@ -166,3 +166,162 @@ def test_dd_rollover_matches_the_official_bucket_distribution():
     for k, want in OFFICIAL_DD_LONG_6_SEEDS["counts"].items():
         assert abs(tot[k] - want) / want < 0.04, (k, tot[k], want)
     assert abs(dropped - OFFICIAL_DD_LONG_6_SEEDS["dropped"]) / OFFICIAL_DD_LONG_6_SEEDS["dropped"] < 0.05
+
+
+# ---------------------------------------------------------------------------------------------
+# pleas: activation matching of two fixed tiny nets
+# Official: github.com/SewoongLab/PLeaS-Merging @ 8662119892dc4a16b631e32ef8e3900db42aa73e,
+# `pleas/methods/activation_matching.py` `activation_matching(spec, a, b, loader, num_batches,
+# output_costs=True)` with its default `cross_features_cdist` and `scipy_solve_lsa`, spec from
+# `pleas.core.compiler.get_permutation_spec` (torch 2.13.0+cpu, scipy 1.17.1; `.cuda()` made a
+# no-op). Its tracer handles BatchNorm2d only, so it ran on the same nets written as 1x1
+# convolutions on (N, C, 1, 1) inputs (the same function unit for unit); its groups' graph nodes
+# are the conv output, the BatchNorm output and the ReLU output.
+# Our `merge.activation_cost: dist_prebn_bn_relu` computes that cost; our default `sqdist_bn`
+# is the paper's (squared distance at the BatchNorm output).
+# ---------------------------------------------------------------------------------------------
+
+def tiny_pleas_setup():
+    """Two fixed MLPs 5 -> 8 -> 8 -> 3 (Linear -> BatchNorm -> ReLU) as plain numbers, and two
+    batches of 24 inputs, all from Python's `random` (stable across versions): net B is net A
+    with its hidden units permuted and noise of the size of the weights added."""
+    import random
+
+    r = random.Random(20261201)
+
+    def mat(rows, cols, scale=1.0):
+        return [[r.gauss(0.0, scale) for _ in range(cols)] for _ in range(rows)]
+
+    def vec(n, lo=-0.5, hi=0.5):
+        return [r.uniform(lo, hi) for _ in range(n)]
+
+    dims = [5, 8, 8]
+    a = {}
+    for i in range(2):
+        a[f"fcs.{i}.weight"] = mat(dims[i + 1], dims[i], 0.6)
+        a[f"fcs.{i}.bias"] = vec(dims[i + 1])
+        a[f"bns.{i}.weight"] = vec(dims[i + 1], 0.5, 1.5)
+        a[f"bns.{i}.bias"] = vec(dims[i + 1])
+        a[f"bns.{i}.running_mean"] = vec(dims[i + 1])
+        a[f"bns.{i}.running_var"] = vec(dims[i + 1], 0.5, 2.0)
+    a["heads.t.weight"] = mat(3, 8, 0.6)
+    a["heads.t.bias"] = vec(3)
+    p0 = list(range(8)); r.shuffle(p0)
+    p1 = list(range(8)); r.shuffle(p1)
+    noisy = lambda m: [[v + r.gauss(0.0, 0.5) for v in row] for row in m] if isinstance(m[0], list) else [v + r.gauss(0.0, 0.2) for v in m]
+    b = {}
+    for i, p, q in ((0, p0, None), (1, p1, p0)):
+        w = [a[f"fcs.{i}.weight"][p[k]] for k in range(8)]
+        if q is not None:
+            w = [[row[q[c]] for c in range(8)] for row in w]
+        b[f"fcs.{i}.weight"] = noisy(w)
+        for t in ("fcs.{}.bias", "bns.{}.weight", "bns.{}.bias", "bns.{}.running_mean"):
+            b[t.format(i)] = noisy([a[t.format(i)][p[k]] for k in range(8)])
+        b[f"bns.{i}.running_var"] = [a[f"bns.{i}.running_var"][p[k]] for k in range(8)]
+    b["heads.t.weight"] = noisy([[row[p1[c]] for c in range(8)] for row in a["heads.t.weight"]])
+    b["heads.t.bias"] = list(a["heads.t.bias"])
+    batches = [mat(24, 5, 1.0), mat(24, 5, 1.0)]
+    return a, b, batches
+
+
+# perm[i] = j: unit i of A matched with unit j of B; per hidden group (h0 = c0, h1 = c1 there)
+OFFICIAL_PLEAS_PERM = {
+    "batch0": {"h0": [3, 4, 6, 1, 5, 7, 2, 0], "h1": [5, 2, 7, 0, 3, 6, 1, 4]},
+    "batch1": {"h0": [0, 4, 6, 1, 5, 7, 2, 3], "h1": [5, 2, 3, 0, 7, 6, 1, 4]},
+    # both batches: identical to batch1 alone, costs included: only the last batch counts
+    "both": {"h0": [0, 4, 6, 1, 5, 7, 2, 3], "h1": [5, 2, 3, 0, 7, 6, 1, 4]},
+}
+# the official costs of the matched pairs, cost[i, perm[i]], first hidden group, batch0 (float32)
+OFFICIAL_PLEAS_COST_H0_BATCH0 = [-18.57695198059082, -11.415356636047363, -11.165824890136719, -29.303394317626953,
+                                 -9.058289527893066, -7.219832897186279, -10.965888977050781, -13.794437408447266]
+
+
+def _pleas_nets():
+    import torch
+
+    from paperdag.papers.pleas.nets import MLP
+
+    a, b, batches = tiny_pleas_setup()
+
+    def net(sd):
+        n = MLP(5, {"h0": 8, "h1": 8}, {"t": 3})
+        st = n.state_dict()
+        st.update({k: torch.tensor(v) for k, v in sd.items()})
+        n.load_state_dict(st)
+        return n.eval()
+
+    return net(a), net(b), [torch.tensor(x) for x in batches]
+
+
+def _perm(p):
+    return {g: [int(v) for v in p[g]] for g in sorted(p)}
+
+
+def test_pleas_official_cost_option_gives_the_official_permutation():
+    from paperdag.papers.pleas import merge as M
+
+    na, nb, (x0, x1) = _pleas_nets()
+    for name, bs in (("batch0", [x0]), ("batch1", [x1])):
+        perm, score = M.activation_matching(na, nb, bs, "dist_prebn_bn_relu")
+        assert _perm(perm) == OFFICIAL_PLEAS_PERM[name], name
+        if name == "batch0":
+            assert [float(v) for v in score["h0"]] == pytest.approx(OFFICIAL_PLEAS_COST_H0_BATCH0, rel=1e-5)
+
+
+def test_pleas_every_batch_counts_unlike_the_official_last_batch_bug():
+    """The official code on two batches returns its last batch's matching; ours sums both."""
+    from paperdag.papers.pleas import merge as M
+
+    assert OFFICIAL_PLEAS_PERM["both"] == OFFICIAL_PLEAS_PERM["batch1"]
+    na, nb, (x0, x1) = _pleas_nets()
+    perm, _ = M.activation_matching(na, nb, [x0, x1], "dist_prebn_bn_relu")
+    assert _perm(perm) == {"h0": [0, 4, 6, 1, 5, 7, 2, 3], "h1": [5, 2, 7, 0, 3, 6, 1, 4]}  # ours: both batches
+    assert _perm(perm)["h1"] != OFFICIAL_PLEAS_PERM["both"]["h1"]
+
+
+def test_pleas_default_cost_is_the_papers():
+    """Default `sqdist_bn` (squared distance at the BatchNorm output), on the same nets and both
+    batches: 6 of 8 pairs the same as with the official cost, in each group (our own numbers,
+    pinned as a regression)."""
+    from paperdag.papers.pleas import merge as M
+
+    assert M.DEFAULT_ACTIVATION_COST == "sqdist_bn"
+    na, nb, xs = _pleas_nets()
+    perm, _ = M.activation_matching(na, nb, xs)
+    assert _perm(perm) == {"h0": [3, 4, 6, 1, 5, 7, 2, 0], "h1": [5, 2, 7, 0, 1, 6, 3, 4]}
+    off_cost = _perm(M.activation_matching(na, nb, xs, "dist_prebn_bn_relu")[0])
+    agree = {g: sum(x == y for x, y in zip(perm[g], off_cost[g])) for g in perm}
+    assert agree == {"h0": 6, "h1": 6}
+
+
+# The official least-squares gradient mask, `pleas/methods/pleas_merging.py` `get_gradient_mask`
+# (same commit), for one Linear layer whose input group has 3 merged + 1 A-private + 1 B-private
+# units and whose output group 2 merged + 2 A-private + 2 B-private (unequal merge ratios).
+# 0 = frozen. Rows = output units, columns = input units.
+OFFICIAL_PLEAS_GRAD_MASK_UNEQUAL = [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1],
+                                    [1, 1, 1, 1, 0], [1, 1, 0, 0, 1], [1, 1, 1, 1, 1]]
+
+
+def test_pleas_least_squares_mask_zeroes_the_cross_blocks_where_the_official_one_does_not():
+    """The paper: A-private and B-private units never feed each other. Ours masks exactly those
+    blocks; the official mask indexes [input slice, output slice] and so, with unequal ratios,
+    leaves (A-private out 2 <- B-private in 4) and (B-private out 5 <- A-private in 3) trainable and
+    freezes (B-private out 4 <- merged in 2). We keep ours (docs/CROSSCHECKS.md)."""
+    import numpy as np
+
+    from paperdag.papers.pleas import merge as M
+
+    li = M.Layout(np.arange(3), np.arange(3), np.array([3]), np.array([3]))
+    lo = M.Layout(np.arange(2), np.arange(2), np.array([2, 3]), np.array([2, 3]))
+    ours = M.allowed_mask(lo, li, 6, 5).int().tolist()
+    want = [[1] * 5 for _ in range(6)]
+    for o in (2, 3):  # A-private outputs <- B-private input
+        want[o][4] = 0
+    for o in (4, 5):  # B-private outputs <- A-private input
+        want[o][3] = 0
+    assert ours == want
+    assert ours != OFFICIAL_PLEAS_GRAD_MASK_UNEQUAL
+    # with equal ratios the official indexing coincides with ours (the square case)
+    sq = M.Layout(np.arange(2), np.arange(2), np.array([2, 3]), np.array([2, 3]))
+    m = M.allowed_mask(sq, sq, 6, 6).int()
+    assert m.tolist() == m.t().tolist()
