@@ -146,7 +146,7 @@ def test_dd_default_piece_is_the_official_cut():
 
 
 def test_dd_paper_text_option_differs_from_the_official_cut():
-    """`pow2` (2^k tokens a piece) keeps more, shorter pieces: 3 to 6 % more per bucket here."""
+    """`pow2` (2^k tokens a piece) keeps more, shorter pieces: 1 to 6 % more per bucket here."""
     counts, kept, dropped = _dd_run(dd_lengths_short(), "pow2", 0)
     assert counts == {3: 113, 4: 113, 5: 116, 6: 102, 7: 102} and dropped == 804
     assert all(counts[k] >= OFFICIAL_DD_SHORT["counts"][k] for k in counts)
