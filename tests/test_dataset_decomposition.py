@@ -32,19 +32,21 @@ def toy_corpus(n_docs=300, seed=0, max_len=3000, vocab=50):
     return tokens, offsets
 
 
-def test_decomposition_conserves_tokens_and_never_mixes_documents():
+@pytest.mark.parametrize("piece,extra", [("pow2_plus_1", 1), ("pow2", 0)])
+def test_decomposition_conserves_tokens_and_never_mixes_documents(piece, extra):
     tokens, offsets = toy_corpus()
     i_min, i_max = 3, 7
     docs = np.arange(len(offsets) - 1)
-    out = decompose(tokens, offsets, docs, i_min, i_max, seed=1)
+    out = decompose(tokens, offsets, docs, i_min, i_max, seed=1, piece=piece)
     pieces = {}
     for i, b in out["buckets"].items():
-        assert b["tokens"].shape[1] == 2**i and i_min <= i <= i_max
+        n = 2**i + extra
+        assert b["tokens"].shape[1] == n and i_min <= i <= i_max
         for row, d, s in zip(b["tokens"], b["doc"], b["start"]):
             # every sequence is one contiguous span of one document
-            assert s >= 0 and s + 2**i <= offsets[d + 1] - offsets[d]
-            assert np.array_equal(row, tokens[offsets[d] + s : offsets[d] + s + 2**i])
-            pieces.setdefault(int(d), []).append((int(s), 2**i))
+            assert s >= 0 and s + n <= offsets[d + 1] - offsets[d]
+            assert np.array_equal(row, tokens[offsets[d] + s : offsets[d] + s + n])
+            pieces.setdefault(int(d), []).append((int(s), n))
     total_kept = sum(b["tokens"].size for b in out["buckets"].values())
     assert total_kept + out["dropped"].sum() == len(tokens)  # every token kept or counted as dropped
     for j, d in enumerate(docs):
@@ -55,8 +57,8 @@ def test_decomposition_conserves_tokens_and_never_mixes_documents():
             assert s == pos
             pos += n
         assert pos + out["dropped"][j] == length
-        assert out["dropped"][j] < 2**i_min
-        if length < 2 ** (i_max + 1):  # no roll-over: exactly the binary expansion of l, largest first
+        assert out["dropped"][j] < 2**i_min + extra
+        if extra == 0 and length < 2 ** (i_max + 1):  # no roll-over: exactly the binary expansion of l, largest first
             want = [2**k for k in range(i_max, i_min - 1, -1) if length & (1 << k)]
             assert [n for _, n in ps] == want
 
@@ -147,28 +149,30 @@ def small_params(kind_methods=None):
     }
 
 
-def toy_setup():
+def toy_setup(piece="pow2_plus_1"):
     tokens, offsets = toy_corpus(400, max_len=600)
     lens = np.diff(offsets)
     long = np.flatnonzero(lens >= 64)[:3]
     val = np.setdiff1d(np.arange(5, 15), long)
     train = np.setdiff1d(np.arange(len(lens)), np.r_[val, long])
     corpus = {"tokens": tokens, "offsets": offsets, "train": train, "val": val, "val_long": long, "vocab_size": 50}
-    out = decompose(tokens, offsets, train, 3, 6, 0)
+    out = decompose(tokens, offsets, train, 3, 6, 0, piece)
     return corpus, out["buckets"]
 
 
+@pytest.mark.parametrize("piece,extra", [("pow2_plus_1", 1), ("pow2", 0)])
 @pytest.mark.parametrize("method", [{"kind": "cc"}, {"kind": "cc_dm"}, {"kind": "dd", "curriculum": "grow_p2", "cycles": 2}])
-def test_every_batch_holds_the_fixed_token_count(method):
-    from paperdag.papers.dataset_decomposition.train import plan_batches
+def test_every_batch_holds_the_fixed_token_count(method, piece, extra):
+    from paperdag.papers.dataset_decomposition.train import n_tokens, plan_batches
 
-    corpus, buckets = toy_setup()
+    corpus, buckets = toy_setup(piece)
     p = small_params()
+    p["decompose"]["piece_tokens"] = piece
     batches = plan_batches(method, p, corpus, buckets)
     assert len(batches) == 12
     for b in batches:
-        assert b["tokens"].size == 256  # b / 2^i sequences of 2^i tokens
-        assert b["tokens"].shape[1] == b["L"]
+        assert n_tokens(b) == 256  # b / 2^i sequences of length 2^i
+        assert b["tokens"].shape == (256 // b["L"], b["L"] + extra)  # + 1: the last token is only a target
         if method["kind"] == "dd":  # one bucket per step, one document per sequence
             valid = {tuple(r) for r in buckets[int(np.log2(b["L"]))]["tokens"].tolist()}
             assert all(tuple(r) in valid for r in b["tokens"].tolist())
@@ -177,6 +181,37 @@ def test_every_batch_holds_the_fixed_token_count(method):
     if method["kind"] == "dd":
         per = [sum(b["L"] == 2**i for b in batches) for i in range(3, 7)]
         assert per == cur.mixture_tokens(256 * 12, [1] * 4, "equal", 256)
+
+
+def test_plan_rejects_buckets_cut_with_the_other_convention():
+    from paperdag.core.errors import PaperdagError
+    from paperdag.papers.dataset_decomposition.train import plan_batches
+
+    corpus, buckets = toy_setup("pow2")
+    p = small_params()
+    p["decompose"]["piece_tokens"] = "pow2_plus_1"
+    with pytest.raises(PaperdagError, match="piece_tokens"):
+        plan_batches({"kind": "cc"}, p, corpus, buckets)
+
+
+def test_plus_one_pieces_train_on_2k_inputs_with_the_same_losses():
+    """A piece of 2^k + 1 tokens: the model sees 2^k inputs (fits max_position_embeddings = L_max)
+    and the loss equals feeding all tokens and dropping the last prediction."""
+    import torch
+
+    from paperdag.papers.dataset_decomposition.model import build_model
+    from paperdag.papers.dataset_decomposition.train import batch_loss
+
+    model = build_model(small_params()["model"], 50, 16, 0).eval()
+    x = np.random.default_rng(0).integers(0, 50, size=(3, 17))
+    seen = []
+    h = model.model.register_forward_pre_hook(lambda mod, args, kw: seen.append(kw["input_ids"].shape[1]), with_kwargs=True)
+    with torch.no_grad():
+        a = batch_loss(model, x, None, drop_last_input=True)
+        b = batch_loss(model, x, None)
+    h.remove()
+    assert seen == [16, 17]
+    assert torch.allclose(a, b, atol=1e-5)
 
 
 def test_document_masking_equals_documents_alone():

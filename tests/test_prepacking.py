@@ -29,7 +29,7 @@ def prompts_of(lengths, seed=0):
     return [[g.randrange(2, TINY["vocab_size"]) for _ in range(n)] for n in lengths]
 
 
-@pytest.mark.parametrize("algo", ["binpacking", "ffd"])
+@pytest.mark.parametrize("algo", ["binpacking", "ffd", "bfd"])
 def test_packing_invariants(algo):
     g = random.Random(1)
     for _ in range(40):

@@ -16,7 +16,7 @@ from paperdag.core.errors import PaperdagError
 from paperdag.core.resume import Resumer
 
 from . import curriculum
-from .decompose import concat_and_chunk, document_mask
+from .decompose import DEFAULT_PIECE, concat_and_chunk, document_mask, piece_extra
 from .model import build_model, flops_per_token
 
 
@@ -28,16 +28,39 @@ def lr_at(step: int, t: dict, total: int) -> float:
     return t["lr_min"] + 0.5 * (t["lr"] - t["lr_min"]) * (1 + math.cos(math.pi * prog))
 
 
+def piece_convention(p: dict, buckets: dict) -> int:
+    """Tokens every sequence holds beyond its length L (1: `pow2_plus_1`, L inputs and L targets;
+    0: `pow2`, L - 1 targets), from `decompose.piece_tokens`; the decomposed buckets must agree."""
+    extra = piece_extra(p["decompose"].get("piece_tokens", DEFAULT_PIECE))
+    for i, bk in buckets.items():
+        got = bk["tokens"].shape[1] - (1 << i)
+        if got != extra:
+            raise PaperdagError(
+                f"bucket D_{i} holds sequences of {bk['tokens'].shape[1]} tokens but decompose.piece_tokens = "
+                f"'{p['decompose'].get('piece_tokens', DEFAULT_PIECE)}' needs {(1 << i) + extra}: the decompose job "
+                "must pass decompose.piece_tokens to decompose()")
+    return extra
+
+
+def n_tokens(bt: dict) -> int:
+    """Tokens a batch trains on, counted as sequences x L (L = 2^k, the model's sequence length):
+    the number of next-token targets with `pow2_plus_1`, the number of tokens with `pow2`."""
+    return int(bt["tokens"].shape[0]) * int(bt["L"])
+
+
 def plan_batches(method: dict, p: dict, corpus: dict, buckets: dict) -> list[dict]:
-    """The batches of a run, in order: each {'L': length, 'tokens': (b/L, L) array, 'doc': doc
-    of every token or None}. Every batch holds exactly `tokens_per_step` tokens."""
+    """The batches of a run, in order: each {'L': length, 'tokens': (b/L, L + extra) array, 'doc':
+    doc of every token or None}, extra = 1 with `decompose.piece_tokens: pow2_plus_1` (concat-and-
+    chunk then cuts chunks of L_max + 1 tokens too) and 0 with `pow2`. Every batch holds exactly
+    `tokens_per_step` = (b/L) x L tokens in this count (`n_tokens`)."""
     t = p["train"]
     b = t["tokens_per_step"]
     steps = t["total_tokens"] // b
     L_max = 1 << p["decompose"]["i_max"]
+    extra = piece_convention(p, buckets)
     kind = method["kind"]
     if kind in ("cc", "cc_dm"):
-        chunks, which = concat_and_chunk(corpus["tokens"], corpus["offsets"], corpus["train"], L_max, t["data_seed"])
+        chunks, which = concat_and_chunk(corpus["tokens"], corpus["offsets"], corpus["train"], L_max + extra, t["data_seed"])
         per = b // L_max
         if len(chunks) < steps * per:
             raise PaperdagError(f"concat-and-chunk has {len(chunks)} chunks of {L_max}, need {steps * per}: lower train.total_tokens or raise data.max_docs")
@@ -48,7 +71,7 @@ def plan_batches(method: dict, p: dict, corpus: dict, buckets: dict) -> list[dic
     if kind != "dd":
         raise PaperdagError(f"methods: unknown kind '{kind}' (cc | cc_dm | dd)")
     ids = sorted(buckets)
-    sizes = [int(buckets[i]["tokens"].size) for i in ids]
+    sizes = [int(len(buckets[i]["tokens"])) << i for i in ids]
     nb = curriculum.mixture_tokens(t["total_tokens"], sizes, p["mixture"], b)
     rng = np.random.default_rng(t["data_seed"])
     queues = []
@@ -69,9 +92,19 @@ def plan_batches(method: dict, p: dict, corpus: dict, buckets: dict) -> list[dic
     return out
 
 
-def batch_loss(model, tokens: np.ndarray, doc: np.ndarray | None) -> torch.Tensor:
+def batch_loss(model, tokens: np.ndarray, doc: np.ndarray | None, drop_last_input: bool = False) -> torch.Tensor:
+    """Mean next-token loss of a batch of sequences. `drop_last_input`: the last token of each
+    sequence is only a target (`pow2_plus_1` pieces: the model sees L = 2^k inputs for 2^k
+    targets); otherwise the model sees all tokens and the last one's prediction is unused (the
+    same losses, one position more of compute)."""
     dev = next(model.parameters()).device
     x = torch.from_numpy(np.ascontiguousarray(tokens)).long().to(dev)
+    if drop_last_input:
+        inp, tgt = x[:, :-1], x[:, 1:]
+        doc = doc[:, :-1] if doc is not None else None
+        mask = torch.from_numpy(document_mask(doc)).to(dev) if doc is not None else None
+        logits = model(input_ids=inp, attention_mask=mask).logits
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
     mask = torch.from_numpy(document_mask(doc)).to(dev) if doc is not None else None
     logits = model(input_ids=x, attention_mask=mask).logits
     return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
@@ -142,12 +175,12 @@ def train_method(name: str, method: dict, p: dict, corpus: dict, buckets: dict, 
     start = res.restore(model, opt, extra=state)
     if start:
         log.info("%s: resumed at step %d", name, start)
-    flops = sum(flops_per_token(m, corpus["vocab_size"], bt["L"])["total"] * bt["tokens"].size for bt in batches[:start])
+    flops = sum(flops_per_token(m, corpus["vocab_size"], bt["L"])["total"] * n_tokens(bt) for bt in batches[:start])
     model.train()
     for s in range(start, steps + 1):
         if s in eval_steps and not any(r["step"] == s for r in state["curve"]):
             ev = evaluate(model, vb, lb, t["long_pos"])
-            tokens = sum(int(bt["tokens"].size) for bt in batches[:s])
+            tokens = sum(n_tokens(bt) for bt in batches[:s])
             state["curve"].append({"step": s, "tokens": tokens, "flops": flops, **ev})
             state["timing"].append({"step": s, "tokens": tokens, "train_seconds": state["seconds"]})
             log.info("%s step %d/%d tokens %d: val %.4f long %.4f (%.1f s training)", name, s, steps, tokens, ev["val_loss"], ev["long_loss"], state["seconds"])
@@ -159,7 +192,7 @@ def train_method(name: str, method: dict, p: dict, corpus: dict, buckets: dict, 
         for g in opt.param_groups:
             g["lr"] = lr_at(s, t, steps)
         t0 = time.perf_counter()
-        loss = batch_loss(model, bt["tokens"], bt["doc"])
+        loss = batch_loss(model, bt["tokens"], bt["doc"], drop_last_input=bt["tokens"].shape[1] == bt["L"] + 1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
@@ -169,7 +202,7 @@ def train_method(name: str, method: dict, p: dict, corpus: dict, buckets: dict, 
         key = str(bt["L"])
         tot, cnt = state["step_seconds"].get(key, [0.0, 0])
         state["step_seconds"][key] = [tot + dt, cnt + 1]
-        flops += flops_per_token(m, corpus["vocab_size"], bt["L"])["total"] * bt["tokens"].size
+        flops += flops_per_token(m, corpus["vocab_size"], bt["L"])["total"] * n_tokens(bt)
         if not math.isfinite(float(loss)):
             raise PaperdagError(f"{name}: loss is not finite at step {s}; lower train.lr")
     lengths = [bt["L"] for bt in batches]
@@ -177,8 +210,8 @@ def train_method(name: str, method: dict, p: dict, corpus: dict, buckets: dict, 
         "method": name,
         "spec": method,
         "steps": steps,
-        "tokens_per_step": [int(bt["tokens"].size) for bt in batches[:1]][0],
-        "total_tokens": int(sum(bt["tokens"].size for bt in batches)),
+        "tokens_per_step": [n_tokens(bt) for bt in batches[:1]][0],
+        "total_tokens": int(sum(n_tokens(bt) for bt in batches)),
         "schedule_lengths": lengths,
         "curve": state["curve"],
         "flops_total": flops,

@@ -91,13 +91,14 @@ def run_pair(net_a, net_b, d: dict, setting: str, p: dict, seed: int, log) -> di
     log.info("%s seed %d: weight averaging %.4f", setting, seed, out["weight_avg"]["avg"])
 
     matchings = {}
+    cost = mp.get("activation_cost", M.DEFAULT_ACTIVATION_COST)
     for m in mp["matchings"]:
         if m == "activation":
-            matchings[m] = M.activation_matching(net_a, net_b, union)
+            matchings[m] = M.activation_matching(net_a, net_b, union, cost)
         else:
             matchings[m] = M.weight_matching(net_a, net_b, seed=seed, max_iter=mp["weight_matching_iters"])
     if "pleas_free" in mp["methods"]:
-        matchings["free"] = M.activation_matching(net_a, net_b, public)
+        matchings["free"] = M.activation_matching(net_a, net_b, public, cost)
 
     perm0, score0 = next(iter(matchings.values()))
     budgets = [float(b) for b in mp["budgets"]]

@@ -100,20 +100,51 @@ def _units(t: torch.Tensor) -> torch.Tensor:
     return t.double()
 
 
-def activation_matching(net_a, net_b, batches) -> tuple[dict, dict]:
-    """Git Re-Basin activation matching: for every group, similarity = -squared Euclidean
-    distance between unit activations (outputs of the group's BatchNorms, all samples and
-    positions), one assignment problem per group."""
+ACTIVATION_COSTS = ("sqdist_bn", "dist_prebn_bn_relu")
+DEFAULT_ACTIVATION_COST = "sqdist_bn"
+
+
+def _sqdist(ua: torch.Tensor, ub: torch.Tensor) -> torch.Tensor:
+    return ua.pow(2).sum(1, keepdim=True) + ub.pow(2).sum(1)[None, :] - 2 * ua @ ub.t()
+
+
+def _dist(ua: torch.Tensor, ub: torch.Tensor) -> torch.Tensor:
+    return _sqdist(ua, ub).clamp_min(0).sqrt()
+
+
+def activation_matching(net_a, net_b, batches, cost: str = DEFAULT_ACTIVATION_COST) -> tuple[dict, dict]:
+    """Git Re-Basin activation matching, one assignment problem per group, similarity = -cost
+    summed over every batch of the merge data (all samples and positions of a unit are one vector).
+
+    `cost`:
+    - `sqdist_bn` (default, the paper's specification: Git Re-Basin's activation matching,
+      min_P sum_x ||Z_A - P Z_B||^2 over the layer's features): squared Euclidean distance between
+      unit activations at the output of the group's BatchNorms.
+    - `dist_prebn_bn_relu` (what the official code computes, `activation_matching.py`: the default
+      `cross_features_cdist` summed over the graph nodes of the group): plain (not squared)
+      Euclidean distances at the Conv/Linear output (pre-BN), the BatchNorm output and the ReLU of
+      it, added up. Unlike the official code, every batch counts: its `compute_matching_costs`
+      keeps only the last batch (a tuple key never equals the `Axis` dataclass key, so each batch
+      overwrites the sum). On a ResNet's residual stream, ReLU(BN output) stands for the ReLU
+      after the residual addition (an approximation; exact for the MLPs)."""
+    if cost not in ACTIVATION_COSTS:
+        raise ValueError(f"unknown activation matching cost '{cost}' (one of {', '.join(ACTIVATION_COSTS)})")
     specs = [s for s in net_a.specs() if s["out"] is not None]
     bns = [s["bn"] for s in specs]
+    layers = [s["name"] for s in specs]
     sims = {}
     for x in batches:  # one batch at a time: memory does not grow with the merge data
-        ca = capture(net_a, [x], bns)
-        cb = capture(net_b, [x], bns)
+        names = bns + (layers if cost == "dist_prebn_bn_relu" else [])
+        ca = capture(net_a, [x], names)
+        cb = capture(net_b, [x], names)
         for s in specs:
             g = s["out"]
             ua, ub = _units(ca[s["bn"]][0]), _units(cb[s["bn"]][0])
-            d = -(ua.pow(2).sum(1, keepdim=True) + ub.pow(2).sum(1)[None, :] - 2 * ua @ ub.t())
+            if cost == "sqdist_bn":
+                d = -_sqdist(ua, ub)
+            else:
+                pa, pb = _units(ca[s["name"]][0]), _units(cb[s["name"]][0])
+                d = -(_dist(pa, pb) + _dist(ua, ub) + _dist(ua.clamp_min(0), ub.clamp_min(0)))
             sims[g] = sims.get(g, 0) + d
     perm, score = {}, {}
     for g, sim in sims.items():
@@ -531,7 +562,13 @@ def solve_closed_form(p: dict, ridge: float) -> torch.Tensor:
 def solve_adam(probs: dict, steps: int, lr: float, batch_size: int, seed: int) -> dict:
     """The official code's variant: Adam (cosine schedule) on the sum over layers of the mean
     squared reconstruction error, from the permutation-merged weights, with a gradient mask that
-    keeps the cross blocks at zero."""
+    keeps the cross blocks at zero.
+
+    The mask is `allowed_mask` (rows = output units, columns = input units), as the paper says:
+    A-private and B-private units never feed each other. We deliberately do not follow the official
+    `pleas_merging.get_gradient_mask`, which indexes the weight as [input slice, output slice]
+    (rows and columns the wrong way round): it equals ours when a layer's input and output groups
+    have the same merge ratio, and masks the wrong entries when they differ (docs/CROSSCHECKS.md)."""
     gen = torch.Generator().manual_seed(seed)
     Ws = {k: torch.nn.Parameter(p["W0"].float().clone()) for k, p in probs.items()}
     opt = torch.optim.Adam(Ws.values(), lr=lr)

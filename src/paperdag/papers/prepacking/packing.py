@@ -1,8 +1,18 @@
 """Bin packing of prompt lengths into rows of a fixed capacity (the longest prompt of the batch).
 
-Two packers: the `binpacking` library's `to_constant_volume` (what the official code uses) and a
-plain first-fit decreasing. Both return bins as lists of prompt indices; a prompt's tokens are
-never split, so every prompt is one contiguous span of one row."""
+Three packers, all returning bins as lists of prompt indices (a prompt's tokens are never split,
+so every prompt is one contiguous span of one row):
+
+- `ffd` (the default): first-fit decreasing, our own.
+- `bfd`: best-fit decreasing, our own: the heuristic of `binpacking==1.5.2`'s `to_constant_volume`,
+  which the official code (siyan-zhao/prepacking, `utils.greedy_packing`) pins. It gives the same
+  bins as that version (tests/test_crosscheck_official.py).
+- `binpacking`: the installed library (2.0.1), kept as a compared option. Its `to_constant_volume`
+  changed heuristic after 1.5.2 and places each prompt in the *emptiest* row that fits, which
+  needs more rows than the official code on some batches (docs/CROSSCHECKS.md).
+
+`ffd` and `bfd` sort prompts longest first, ties by index, as the library does; on the pinned
+batches both use exactly the official code's row counts."""
 
 from __future__ import annotations
 
@@ -10,7 +20,8 @@ from collections.abc import Sequence
 
 from paperdag.core.errors import PaperdagError
 
-ALGOS = ("binpacking", "ffd", "none")
+ALGOS = ("ffd", "bfd", "binpacking", "none")
+DEFAULT_ALGO = "ffd"
 
 
 def first_fit_decreasing(lengths: Sequence[int], capacity: int) -> list[list[int]]:
@@ -34,6 +45,29 @@ def first_fit_decreasing(lengths: Sequence[int], capacity: int) -> list[list[int
     return bins
 
 
+def best_fit_decreasing(lengths: Sequence[int], capacity: int) -> list[list[int]]:
+    """Place prompts longest first (ties by index) into the *fullest* row with room (ties: the
+    earliest row); the heuristic of `binpacking==1.5.2`'s `to_constant_volume`."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    bins: list[list[int]] = []
+    used: list[int] = []
+    for i in order:
+        li = int(lengths[i])
+        if li > capacity:
+            raise PaperdagError(f"prompt {i} has {li} tokens, more than the row length {capacity}")
+        best = -1
+        for b, u in enumerate(used):
+            if u + li <= capacity and (best < 0 or u > used[best]):
+                best = b
+        if best < 0:
+            bins.append([i])
+            used.append(li)
+        else:
+            bins[best].append(i)
+            used[best] += li
+    return bins
+
+
 def library_packing(lengths: Sequence[int], capacity: int) -> list[list[int]]:
     """`binpacking.to_constant_volume` (greedy, largest first) on {index: length}."""
     import binpacking
@@ -45,7 +79,7 @@ def library_packing(lengths: Sequence[int], capacity: int) -> list[list[int]]:
     return out
 
 
-def pack(lengths: Sequence[int], capacity: int | None = None, algo: str = "binpacking") -> list[list[int]]:
+def pack(lengths: Sequence[int], capacity: int | None = None, algo: str = DEFAULT_ALGO) -> list[list[int]]:
     """Bins of prompt indices; capacity defaults to the longest prompt. `none` = one prompt per row
     (what padding does)."""
     lengths = [int(l) for l in lengths]
@@ -58,6 +92,8 @@ def pack(lengths: Sequence[int], capacity: int | None = None, algo: str = "binpa
         return library_packing(lengths, capacity)
     if algo == "ffd":
         return first_fit_decreasing(lengths, capacity)
+    if algo == "bfd":
+        return best_fit_decreasing(lengths, capacity)
     if algo == "none":
         return [[i] for i in range(len(lengths))]
     raise PaperdagError(f"unknown packing algorithm '{algo}' (one of {', '.join(ALGOS)})")

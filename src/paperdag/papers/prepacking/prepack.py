@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
-from .packing import pack
+from .packing import DEFAULT_ALGO, pack
 
 
 @dataclass
@@ -77,7 +77,7 @@ def _decoder(model):
 
 
 @torch.inference_mode()
-def prefill_prepacked(model, prompts: list[list[int]], pad_id: int, algo: str = "binpacking", bins=None):
+def prefill_prepacked(model, prompts: list[list[int]], pad_id: int, algo: str = DEFAULT_ALGO, bins=None):
     """One packed prefill. Returns (last-token logits (k, V), the packed DynamicCache, PackedBatch)."""
     device = next(model.parameters()).device
     lengths = [len(p) for p in prompts]
@@ -180,7 +180,7 @@ def greedy_decode(model, first_logits: torch.Tensor, cache: DynamicCache, attn: 
     return torch.stack(out, dim=1)
 
 
-def generate_prepacked(model, prompts, pad_id, max_new_tokens, eos_id=None, algo="binpacking"):
+def generate_prepacked(model, prompts, pad_id, max_new_tokens, eos_id=None, algo=DEFAULT_ALGO):
     logits, cache, pb = prefill_prepacked(model, prompts, pad_id, algo)
     cache, attn = unpack_cache(cache, pb)
     return greedy_decode(model, logits, cache, attn, [len(p) for p in prompts], max_new_tokens, eos_id, pad_id)
