@@ -145,7 +145,8 @@ def aggregate(inputs: dict, p: dict) -> Results:
         })
     tables["methods"] = Table(pd.DataFrame(main_rows), title="Methods on the same tokens (paper Table 5 analogue)",
                 note=f"Target = final validation loss of `{base}` ({target:.4f} nats/token). Speed-up = tokens for `{base}` to reach it / tokens for the method (0 = not reached). "
-                "Measured seconds: training steps only, 1 thread, machine shared (not deterministic). Paper columns: OpenLM-1B, 103B tokens, Regular/Long-context averages (%) and time (hours on 8 GPUs).", floatfmt=".4g")
+                "Measured seconds: training steps only, 1 thread, machine shared (not deterministic). Paper columns: OpenLM-1B, 103B tokens, Regular/Long-context averages (%) and time (hours on 8 GPUs). "
+                f"Every method trains on sequences of L inputs and L next-token targets (L + 1 tokens, `decompose.piece_tokens: {p['decompose']['piece_tokens']}`; pow2_plus_1 is how the authors' code cuts them); tokens are counted as sequences x L.", floatfmt=".4g")
 
     cur_rows = []
     for name in p["run_methods"]:

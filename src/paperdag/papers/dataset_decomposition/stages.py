@@ -47,7 +47,7 @@ def decompose(ctx):
     p = ctx.params
     c = _corpus(ctx.input.corpus)
     q = p["decompose"]
-    out = dec(c["tokens"], c["offsets"], c["train"], q["i_min"], q["i_max"], q["seed"])
+    out = dec(c["tokens"], c["offsets"], c["train"], q["i_min"], q["i_max"], q["seed"], q["piece_tokens"])
     arrays = {}
     for i, b in out["buckets"].items():
         arrays[f"b{i}_tokens"] = b["tokens"]

@@ -107,7 +107,9 @@ def aggregate(inputs: dict, p: dict) -> Results:
                   f"LS and BN statistics of merged units on public data only. Reference rows (value in the first column): "
                   f"ensemble = output ensemble of the two models; individual_own = each model on its own task/domain; model_a/model_b = "
                   f"one model on both tasks/domains (labels setting: its own task only); weight_avg = weight averaging without "
-                  f"alignment. Achieved FLOPs ratios: {fr}."),
+                  f"alignment. Achieved FLOPs ratios: {fr}. Activation matching cost: merge.activation_cost = "
+                  f"{p['merge'].get('activation_cost', 'sqdist_bn')} (sqdist_bn: squared distance of BatchNorm outputs; "
+                  f"dist_prebn_bn_relu: the official code's cost; docs/CROSSCHECKS.md)."),
         )
     long = []
     for setting, st in metrics["settings"].items():

@@ -4,7 +4,7 @@ entries (captions in workflow/report/pleas/) and the final-output lists all come
 FIGURES = ("accuracy_vs_budget",)
 TABLES = ("labels", "domains")
 CSV_TABLES = ("curves",)  # long-format accuracy curves, for `dvc plots`
-METRICS_CONFIG = ("claims_matching", "claims_small_budget", "claims_large_budget")
+METRICS_CONFIG = ("claims_matching", "claims_small_budget", "claims_large_budget", "merge")
 FIGURES_CONFIG = ("settings",)
 TIMING = False
 

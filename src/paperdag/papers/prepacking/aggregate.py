@@ -22,13 +22,20 @@ from paperdag.core.stats import mean_std as _ms
 from .packing import pack, token_counts
 
 
+PACKER_NOTE = (
+    "Packer: benchmark.algo = {algo} (ffd: our first-fit decreasing, the default, which needs the official code's row "
+    "counts on every cross-checked batch; bfd: best-fit decreasing as binpacking 1.5.2, the official code's pin; "
+    "binpacking: the installed library 2.0.1). See docs/CROSSCHECKS.md."
+)
+
+
 def aggregate(inputs: dict, p: dict) -> Results:
     """metrics.json (deterministic), timing.json (measured times, speed-ups, memory, and the
     `timing_*` claims inputs), the speed-up table and the packer comparison table."""
     m, tables = build_metrics(p, read_json(inputs["plan"]), read_json(inputs["packing"]),
                               read_json(inputs["correctness"]), read_json(inputs["bench"]))
     timing = {"timing": m.pop("timing"), "claims_inputs": {k: m["claims_inputs"].pop(k) for k in list(m["claims_inputs"]) if k.startswith("timing_")}}
-    return Results(m, {"speedup": Table(tables["speedup"], floatfmt=".3g"), "packing": Table(tables["packing"])}, timing)
+    return Results(m, {"speedup": Table(tables["speedup"], floatfmt=".3g", note=PACKER_NOTE.format(algo=m["algo"])), "packing": Table(tables["packing"])}, timing)
 
 
 def _ratio_of_sums(rs, key: str, floor_mb: float = 1.0):
