@@ -296,7 +296,7 @@ class LogParser:
             own = [p for p in paths if p not in slurm]
             if own:
                 job.log = own
-            job.error_msg = f.get("message", "")
+            job.error_msg = "" if f.get("message", "None") == "None" else f["message"]
             job.status, job.ended = "failed", time.time()
             if job not in self.errors:
                 self.errors.append(job)
@@ -469,9 +469,10 @@ class RunView:
             self._drawn = 0
 
     def _draw(self) -> None:
-        try:
-            width = os.get_terminal_size(self.out.fileno()).columns - 1
-        except (OSError, ValueError, AttributeError):
+        import shutil
+
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        if width < 40:
             width = 100
         lines = self.block(width)
         buf = (f"\x1b[{self._drawn}F\x1b[J" if self._drawn else "") + "\n".join(lines) + "\n"
@@ -518,7 +519,7 @@ def _rel(p: Path, root: Path) -> str:
 
 
 def run_report(root: Path, scale: str, papers: list[str], view: RunView | None, wall: float,
-               rc: int, log_file: Path | None, rerun_cmd: str) -> list[str]:
+               rc: int, log_file: Path | None, rerun_cmd: str, max_blocks: int = 3) -> list[str]:
     """The end-of-run block: verdicts per paper, where to look, wall time; failures."""
     out: list[str] = []
     failed = view.failed if view else []
@@ -542,21 +543,24 @@ def run_report(root: Path, scale: str, papers: list[str], view: RunView | None, 
         for kind in sorted(k for k in counts if k != "claim"):
             out.append(f"  {'':22} {kind}s: {fmt_counts(counts[kind])}")
     res = root / "results" / scale
-    out.append(f"  summary:  {_rel(res / 'SUMMARY.md', root)}")
+    out.append(f"  summary:  {_rel(res / 'SUMMARY.md', root)}" + ("" if (res / "SUMMARY.md").exists() else "  (not written yet)"))
     figs = [f"{_rel(res / p / 'figures', root)}/" for p in papers if (res / p / "figures").is_dir()]
     if figs:
         out.append(f"  figures:  {'  '.join(figs)}")
     out.append(f"  report:   paperdag report --scale {scale}   (writes {_rel(res / 'report.html', root)})")
     if log_file:
         out.append(f"  full log: {_rel(log_file, root)}")
-    for j in failed:
+    for j in failed[:max_blocks]:
         out += [""] + failure_block(j, root)
+    if len(failed) > max_blocks:
+        out += ["", f"{len(failed) - max_blocks} more failed job(s):"]
+        out += [f"  ✗ {j.paper} · {j.rule} · {j.wc_text(skip=())} · log: {', '.join(j.log) or '-'}" for j in failed[max_blocks:]]
     if failed or rc != 0:
         out += ["", f"Rerun what is left (finished jobs are kept): {rerun_cmd}"]
     return out
 
 
-def failure_block(job: Job, root: Path, n: int = 12) -> list[str]:
+def failure_block(job: Job, root: Path, n: int = 12, width: int = 160) -> list[str]:
     wc = ", ".join(f"{k}={v}" for k, v in job.wildcards.items()) or "-"
     out = [f"✗ FAILED  paper {job.paper} · rule {job.rule} · {wc}"]
     if job.error_msg:
@@ -564,7 +568,7 @@ def failure_block(job: Job, root: Path, n: int = 12) -> list[str]:
     for lp in job.log:
         tail = log_tail(lp, root, n)
         out.append(f"  last lines of {lp}:" if tail else f"  log {lp} is empty or missing")
-        out += [f"  │ {t}" for t in tail]
+        out += [f"  │ {t[:width]}" + ("…" if len(t) > width else "") for t in tail]
     if job.log:
         out.append(f"  log:       {', '.join(job.log)}")
     if job.slurm_log:
