@@ -181,7 +181,7 @@ def test_dry_run_report_groups_by_paper_and_rule():
         "  shared (1)",
         "    summary                ×1   input files updated by another job",
     ]
-    assert runview.dry_run_report([], PAPERS) == ["Dry run: nothing to do, every output is up to date."]
+    assert runview.dry_run_report([], PAPERS) == ["Dry run: nothing to be done, every output is up to date."]
 
 
 def paperdag(root: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -246,4 +246,4 @@ def test_failed_job_block_rerun_command_and_report(tmp_path):
 
     # --verbose: Snakemake's own output
     v = paperdag(root, "run", "pleas", "--scale", "smoke", "-n", "--verbose")
-    assert "Nothing to be done" in v.stdout and "Dry run: nothing to do" in v.stdout, v.stdout
+    assert "Nothing to be done" in v.stdout and "Dry run: nothing to be done" in v.stdout, v.stdout

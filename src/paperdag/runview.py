@@ -619,7 +619,7 @@ def reason_summary(reasons: Iterable[str], max_files: int = 2) -> str:
 def dry_run_report(jobs: list[Job], papers: list[str]) -> list[str]:
     jobs = [j for j in jobs if j.rule != "all"]
     if not jobs:
-        return ["Dry run: nothing to do, every output is up to date."]
+        return ["Dry run: nothing to be done, every output is up to date."]
     out = [f"Dry run: {len(jobs)} job(s) would run:"]
     by_paper: dict[str, dict[str, list[Job]]] = {}
     for j in jobs:
@@ -666,11 +666,18 @@ def drive(cmd: list[str], root: Path, env: dict, scale: str, papers: list[str], 
     log_file = new_log_file(root, dry_run)
     planned: list[Job] = []
     if not dry_run and not verbose:
-        planned, prc, ptext = plan(cmd, root, env, papers)
-        if prc != 0:  # a config error, a missing input...: Snakemake's own words, once
+        try:
+            planned, prc, ptext = plan(cmd, root, env, papers)
+        except KeyboardInterrupt:
+            return 130
+        if prc != 0:  # a missing input, a syntax error...: Snakemake's own words, without its banner
             log_file.write_text(ptext)
-            sys.stderr.write(ptext)
-            out.write(f"\npaperdag: Snakemake stopped before any job ran (exit code {prc}); full log: {_rel(log_file, root)}\n")
+            parser = LogParser(papers)
+            for line in ptext.splitlines():
+                parser.feed(line)
+            said = _unexplained(parser, n=40) or ["  │ " + ln for ln in ptext.splitlines()[-40:]]
+            out.write("\n".join([f"paperdag: Snakemake stopped before any job ran (exit code {prc}):", *said,
+                                 f"full log: {_rel(log_file, root)}"]) + "\n")
             return prc
     view = RunView(root, scale, papers, out, tty and not verbose and not dry_run, planned=planned, cores=cores,
                    collect_only=dry_run)
