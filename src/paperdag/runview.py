@@ -324,7 +324,10 @@ class RunView:
         for j in planned or []:
             if j.rule != "all":
                 self.planned[j.key] = j
-        self.estimates = {k: self._estimate(j) for k, j in self.planned.items()}
+        self.estimates: dict[tuple, tuple[float | None, str]] = {}
+        for k, j in self.planned.items():
+            b = last_benchmark_seconds(j.benchmark, self.root)
+            self.estimates[k] = (b, "benchmark") if b is not None else (None, "none")
         self.running: dict[int, Job] = {}
         self.done: list[Job] = []
         self.failed: list[Job] = []
@@ -333,37 +336,55 @@ class RunView:
 
     # estimates ------------------------------------------------------------------------------
     def _estimate(self, job: Job) -> tuple[float | None, str]:
-        s = last_benchmark_seconds(job.benchmark, self.root)
+        """Expected wall seconds of a job: its own last benchmark file; else the mean of the
+        same rule's other jobs (their benchmarks, or their durations in this run); else its
+        `runtime` resource (a limit, not a measurement: kept apart in the estimate)."""
+        if job.key in self.estimates:
+            s = self.estimates[job.key][0]
+        else:  # a job the plan did not list
+            s = last_benchmark_seconds(job.benchmark, self.root)
         if s is not None:
             return s, "benchmark"
+        same = [v for k, (v, src) in self.estimates.items() if k[0] == job.rule and src == "benchmark"]
+        same += [(j.ended or 0) - (j.started or 0) for j in self.done if j.rule == job.rule and j.started]
+        if same:
+            return sum(same) / len(same), "rule"
         rt = job.resources.get("runtime")
         try:
             return float(rt) * 60.0, "runtime"
         except (TypeError, ValueError):
             return None, "none"
 
-    def left(self) -> tuple[float | None, int]:
-        """Estimated wall seconds left, and how many of the jobs left have no benchmark of a
-        previous run (their `runtime` resource, a limit, stands in: the estimate is high)."""
+    def left(self) -> tuple[float, int, float]:
+        """(estimated wall seconds left from measured times, number of jobs left that have
+        none, the sum of their `runtime` limits), both sums divided by the parallelism seen."""
         now = self.clock()
-        work, unknown = 0.0, 0
+        work, unknown, limit = 0.0, 0, 0.0
         seen = {j.key for j in self.done + self.failed} | {j.key for j in self.running.values()}
-        for k, j in self.planned.items():
-            if k in seen:
-                continue
-            s, src = self.estimates[k]
-            work += s or 0.0
-            unknown += src != "benchmark"
-        for j in self.running.values():
-            s, src = self.estimates.get(j.key) or self._estimate(j)
-            work += max(0.0, (s or 0.0) - (now - (j.started or now)))
-            unknown += src != "benchmark"
+        todo = [(j, 0.0) for k, j in self.planned.items() if k not in seen]
+        todo += [(j, now - (j.started or now)) for j in self.running.values()]
+        for j, ran in todo:
+            s, src = self._estimate(j)
+            if src in ("benchmark", "rule"):
+                work += max(0.0, (s or 0.0) - ran)
+            else:
+                unknown += 1
+                limit += max(0.0, (s or 0.0) - ran)
         # effective parallelism so far: job-seconds per wall second, between 1 and the cores
         busy = sum((j.ended or now) - (j.started or now) for j in self.done + self.failed)
         busy += sum(now - (j.started or now) for j in self.running.values())
         wall = max(1e-6, now - self.t0)
         par = min(float(self.cores), max(1.0, busy / wall)) if busy > 5 else 1.0
-        return work / par, unknown
+        return work / par, unknown, limit / par
+
+    def left_text(self) -> str:
+        if not self.planned:
+            return ""
+        left, unknown, limit = self.left()
+        if unknown and not left:
+            return f"≤{fmt_secs(limit)} left (runtime limits: no job timed yet)"
+        note = f" (+{unknown} job(s) never timed, ≤{fmt_secs(limit)})" if unknown else ""
+        return f"~{fmt_secs(left)} left{note}"
 
     # per paper ------------------------------------------------------------------------------
     def counts(self) -> dict[str, list[int]]:
@@ -404,7 +425,7 @@ class RunView:
                 job.benchmark = self.planned[job.key].benchmark
             self.running[job.jobid] = job
             if not self.tty:
-                s, src = self.estimates.get(job.key) or self._estimate(job)
+                s, src = self._estimate(job)
                 est = f"   (last run {fmt_secs(s)})" if src == "benchmark" else ""
                 self._line(f"start   {job.paper:22} {job.label()}{est}")
         elif kind == "finished":
@@ -414,7 +435,7 @@ class RunView:
             if not self.tty:
                 d, t = self.counts().get(job.paper, [0, 0])
                 took = fmt_secs(now - job.started) if job.started else "?"
-                self._line(f"done    {job.paper:22} {job.label()}  in {took}   [{job.paper} {d}/{t}]{self._left_text()}")
+                self._line(f"done    {job.paper:22} {job.label()}  in {took}   [{job.paper} {d}/{t}]   {self.left_text()}".rstrip())
         elif kind == "failed":
             self.running.pop(job.jobid, None)
             if job not in self.failed:
@@ -424,13 +445,6 @@ class RunView:
         if self.tty:
             self._draw()
 
-    def _left_text(self) -> str:
-        left, unknown = self.left()
-        if not self.planned:
-            return ""
-        note = f", {unknown} job(s) never run: counted at their runtime limit" if unknown else ""
-        return f"   ~{fmt_secs(left)} left{note}"
-
     def _line(self, text: str) -> None:
         self.out.write(f"[{fmt_secs(self.clock() - self.t0):>7}] {text}\n")
         self.out.flush()
@@ -438,12 +452,11 @@ class RunView:
     # terminal block -------------------------------------------------------------------------
     def block(self, width: int = 100) -> list[str]:
         now = self.clock()
-        left, unknown = self.left()
         tot_d = len(self.done)
         tot_t = sum(t for _, t in self.counts().values())
         head = f"paperdag · {self.scale} · {tot_d}/{tot_t} jobs · {fmt_secs(now - self.t0)} elapsed"
         if self.planned:
-            head += f" · ~{fmt_secs(left)} left" + (" (upper bound)" if unknown else "")
+            head += f" · {self.left_text()}"
         if self.failed:
             head += f" · {len(self.failed)} failed"
         lines = [head]
