@@ -65,21 +65,55 @@ def _clear_stale_lock(root: Path) -> None:
         subprocess.call(_snakemake_cmd(root) + ["--unlock", "--quiet"], cwd=root, env=_env(), stdout=subprocess.DEVNULL)
 
 
+# Snakemake modes that run no jobs (or print their own report): passed through untouched.
+_PASSTHROUGH = {
+    "--unlock", "--cleanup-metadata", "--cm", "--list-rules", "--list", "-l", "--list-target-rules", "--lt",
+    "--dag", "--rulegraph", "--filegraph", "--d3dag", "--summary", "-S", "--detailed-summary", "-D",
+    "--report", "--touch", "-t", "--delete-all-output", "--delete-temp-output", "--lint", "--help", "-h",
+    "--version", "-v", "--list-changes", "--lc", "--list-input-changes", "--li", "--list-params-changes",
+    "--lp", "--list-code-changes", "--list-untracked", "--lu", "--archive", "--containerize", "--export-cwl",
+}
+
+
 def cmd_run(args, extra: list[str]) -> int:
+    from . import runview
+
     root = repo_root()
-    if not args.dry_run and "-n" not in extra and "--dry-run" not in extra:
+    dry = args.dry_run or "-n" in extra or "--dry-run" in extra or "--dryrun" in extra
+    if not dry:
         _clear_stale_lock(root)
     slugs = args.papers or available_papers(root)
     for s in slugs:
         PaperConfig(s, root)  # unknown paper / bad config: clear error before Snakemake starts
     cmd = _snakemake_cmd(root) + ["--config", f"scale={args.scale}", f"papers=[{','.join(slugs)}]"]
+    cores = args.cores
     if not any(a in extra for a in ("--cores", "-c", "--jobs", "-j", "--profile")):
         cmd += ["--cores", str(args.cores)]
+    else:
+        for flag in ("--cores", "-c", "--jobs", "-j"):
+            if flag in extra and extra.index(flag) + 1 < len(extra) and extra[extra.index(flag) + 1].isdigit():
+                cores = int(extra[extra.index(flag) + 1])
     if args.dry_run:
         cmd.append("-n")
     cmd += extra
-    print("+", " ".join(cmd), flush=True)
-    return subprocess.call(cmd, cwd=root, env=_env())
+    if any(a.split("=", 1)[0] in _PASSTHROUGH for a in extra):
+        print("+", " ".join(cmd), flush=True)
+        return subprocess.call(cmd, cwd=root, env=_env())
+    if args.verbose:
+        print("+", " ".join(cmd), flush=True)
+    return runview.drive(
+        cmd, root, _env(), args.scale, slugs, dry_run=dry, verbose=args.verbose, cores=cores,
+        rerun_cmd=runview.command_line(_rerun_argv(args, extra)),
+    )
+
+
+def _rerun_argv(args, extra: list[str]) -> list[str]:
+    """The same `paperdag run` without -n: Snakemake then runs only what is missing or
+    incomplete (the default profile sets rerun-incomplete), so finished jobs are kept."""
+    argv = ["run", *args.papers, "--scale", args.scale]
+    if args.cores != (os.cpu_count() or 1):
+        argv += ["--cores", str(args.cores)]
+    return argv + [a for a in extra if a not in ("-n", "--dry-run", "--dryrun")]
 
 
 def _ledger(root: Path, scale: str, slug: str) -> dict | None:
@@ -221,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     scale_arg(p)
     p.add_argument("-n", "--dry-run", action="store_true")
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--verbose", action="store_true",
+                   help="show Snakemake's full output instead of the compact view (it is always written to a log file)")
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("claims", help="print the claims ledger")
