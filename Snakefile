@@ -14,8 +14,6 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-
-
 include: "workflow/rules/shared.smk"
 
 

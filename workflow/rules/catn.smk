@@ -10,8 +10,6 @@ use rule stage as catn_data with:
         code=CODE("catn.data"),
     output:
         data="results/{scale}/catn/data/splits.npz",
-    params:
-        **JOB("catn.data", "data"),
     log:
         LOG("catn.data"),
     benchmark:
@@ -19,6 +17,8 @@ use rule stage as catn_data with:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        **JOB("catn.data", "data"),
 
 
 use rule stage as catn_train with:
@@ -27,18 +27,18 @@ use rule stage as catn_train with:
         code=CODE("catn.train"),
     output:
         models=directory("results/{scale}/catn/models/set{set}/{group}"),
-    wildcard_constraints:
-        group="members|wide|joint|wd",
-    params:
-        **JOB("catn.train", "seed", "cat_ns", "wide_ns", "joint_ns", "weight_decays", "model", "train"),
     log:
         LOG("catn.train", "set{set}-{group}"),
     benchmark:
         BENCH("catn.train", "set{set}-{group}")
+    wildcard_constraints:
+        group="members|wide|joint|wd",
     resources:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc: 1440 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("catn.train", "seed", "cat_ns", "wide_ns", "joint_ns", "weight_decays", "model", "train"),
 
 
 use rule stage as catn_evaluate with:
@@ -48,8 +48,6 @@ use rule stage as catn_evaluate with:
         code=CODE("catn.evaluate"),
     output:
         evals="results/{scale}/catn/evals/set{set}.json",
-    params:
-        **JOB("catn.evaluate", "seed", "cat_ns", "wide_ns", "joint_ns", "weight_decays", "controls", "model", "train", "probe"),
     log:
         LOG("catn.evaluate", "set{set}"),
     benchmark:
@@ -57,3 +55,16 @@ use rule stage as catn_evaluate with:
     resources:
         mem_mb=3000,
         runtime=60,
+    params:
+        **JOB(
+            "catn.evaluate",
+            "seed",
+            "cat_ns",
+            "wide_ns",
+            "joint_ns",
+            "weight_decays",
+            "controls",
+            "model",
+            "train",
+            "probe",
+        ),

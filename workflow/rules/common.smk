@@ -58,6 +58,8 @@ STAGE = (
 rule stage:
     """Abstract: every stage rule is `use rule stage as <slug>_<stage> with:` and states its
     input, output, params (JOB), log, benchmark and resources."""
+    log:
+        "results/logs/stage.log",  # replaced by every rule that uses it (LOG)
     threads: 1
     shell:
         STAGE
@@ -73,11 +75,9 @@ for _slug in PAPERS:
             f"{_slug}_metrics"
         input:
             unpack(lambda w, s=_slug: results_decl.declaration(s).metrics_inputs(w.scale, PAPER_CFG[s].params(w.scale))),
-            code=CODE("core.results", extra=(f"paperdag.papers.{_slug}.aggregate",)),
+            code=CODE("core.results", extra=(f"paperdag.papers.{_slug}.aggregate", f"paperdag.papers.{_slug}.report")),
         output:
             **report_outputs(_slug),
-        params:
-            **JOB("core.results", cfg=P(_slug, *_decl.METRICS_CONFIG)),
         log:
             f"results/{{scale}}/{_slug}/logs/metrics.log",
         benchmark:
@@ -86,6 +86,8 @@ for _slug in PAPERS:
         resources:
             mem_mb=1000,
             runtime=5,
+        params:
+            **JOB("core.results", cfg=P(_slug, *_decl.METRICS_CONFIG)),
         shell:
             STAGE
 
@@ -93,14 +95,12 @@ for _slug in PAPERS:
         name:
             f"{_slug}_figures"
         input:
+            **{f"{t}_csv": results_decl.result_paths(_slug)[f"{t}_csv"] for t in results_decl.figure_tables(_slug)},
             metrics=f"results/{{scale}}/{_slug}/metrics.json",
             timing=results_decl.result_paths(_slug).get("timing", []),
-            **{f"{t}_csv": results_decl.result_paths(_slug)[f"{t}_csv"] for t in results_decl.figure_tables(_slug)},
-            code=CODE("core.figures", extra=(f"paperdag.papers.{_slug}.plots",)),
+            code=CODE("core.figures", extra=(f"paperdag.papers.{_slug}.plots", f"paperdag.papers.{_slug}.report")),
         output:
             **report_figures(_slug),
-        params:
-            **JOB("core.figures", cfg=P(_slug, *getattr(_decl, "FIGURES_CONFIG", ()))),
         log:
             f"results/{{scale}}/{_slug}/logs/figures.log",
         benchmark:
@@ -109,6 +109,8 @@ for _slug in PAPERS:
         resources:
             mem_mb=1000,
             runtime=5,
+        params:
+            **JOB("core.figures", cfg=P(_slug, *getattr(_decl, "FIGURES_CONFIG", ()))),
         shell:
             STAGE
 
@@ -127,8 +129,6 @@ use rule stage as claims with:
             category="{slug}",
             subcategory="claims",
         ),
-    params:
-        **JOB("core.claims", cfg=lambda w: claims_cfg(PAPER_CFG[w.slug], w.scale)),
     log:
         "results/{scale}/{slug}/logs/claims.log",
     benchmark:
@@ -136,6 +136,8 @@ use rule stage as claims with:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        **JOB("core.claims", cfg=lambda w: claims_cfg(PAPER_CFG[w.slug], w.scale)),
 
 
 use rule stage as summary with:
@@ -146,8 +148,6 @@ use rule stage as summary with:
     output:
         md=report("results/{scale}/SUMMARY.md", caption="../report/summary.rst", category="Summary"),
         json="results/{scale}/summary.json",
-    params:
-        **JOB("core.summary", cfg=json.dumps({"papers": RUN_PAPERS, "titles": {s: PAPER_CFG[s].title for s in RUN_PAPERS}})),
     log:
         "results/{scale}/logs/summary.log",
     benchmark:
@@ -155,3 +155,8 @@ use rule stage as summary with:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        **JOB(
+            "core.summary",
+            cfg=json.dumps({"papers": RUN_PAPERS, "titles": {s: PAPER_CFG[s].title for s in RUN_PAPERS}}),
+        ),

@@ -13,8 +13,6 @@ use rule stage as conjugate_prompting_pretrain with:
         code=CODE("conjugate_prompting.pretrain"),
     output:
         model="results/{scale}/conjugate_prompting/models/pretrained.safetensors",
-    params:
-        **JOB("conjugate_prompting.pretrain", "synthetic"),
     log:
         LOG("conjugate_prompting.pretrain"),
     benchmark:
@@ -23,6 +21,8 @@ use rule stage as conjugate_prompting_pretrain with:
         mem_mb=1500,
         runtime=lambda wc: 1440 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("conjugate_prompting.pretrain", "synthetic"),
 
 
 # Fine-tune a copy on the discrete tasks D_disc; keep the configured snapshots.
@@ -32,8 +32,6 @@ use rule stage as conjugate_prompting_finetune with:
         code=CODE("conjugate_prompting.finetune"),
     output:
         models=directory("results/{scale}/conjugate_prompting/models/finetuned"),
-    params:
-        **JOB("conjugate_prompting.finetune", "synthetic"),
     log:
         LOG("conjugate_prompting.finetune"),
     benchmark:
@@ -42,6 +40,8 @@ use rule stage as conjugate_prompting_finetune with:
         mem_mb=1500,
         runtime=lambda wc: 600 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("conjugate_prompting.finetune", "synthetic"),
 
 
 # Losses per prompt and prefix of every model under every transform, and of ridge,
@@ -53,8 +53,6 @@ use rule stage as conjugate_prompting_evaluate with:
         code=CODE("conjugate_prompting.evaluate"),
     output:
         losses="results/{scale}/conjugate_prompting/evals/synthetic.npz",
-    params:
-        **JOB("conjugate_prompting.evaluate", "synthetic"),
     log:
         LOG("conjugate_prompting.evaluate"),
     benchmark:
@@ -62,6 +60,8 @@ use rule stage as conjugate_prompting_evaluate with:
     resources:
         mem_mb=3000,
         runtime=30,
+    params:
+        **JOB("conjugate_prompting.evaluate", "synthetic"),
 
 
 # Smoke-scale stand-in for the SmolLM2 asset: a tiny random Llama with a byte-level BPE
@@ -71,8 +71,6 @@ use rule stage as conjugate_prompting_lm_tiny with:
         code=CODE("conjugate_prompting.lm_tiny"),
     output:
         model=directory("results/{scale}/conjugate_prompting/lm/tiny_base"),
-    params:
-        **JOB("conjugate_prompting.lm_tiny", cfg=lambda w: cp_plan.lm_train_params(PAPER_CFG["conjugate_prompting"].params(w.scale))),
     log:
         LOG("conjugate_prompting.lm_tiny"),
     benchmark:
@@ -80,6 +78,11 @@ use rule stage as conjugate_prompting_lm_tiny with:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        **JOB(
+            "conjugate_prompting.lm_tiny",
+            cfg=lambda w: cp_plan.lm_train_params(PAPER_CFG["conjugate_prompting"].params(w.scale)),
+        ),
 
 
 # The "fine-tuned" LM: a short English instruction LoRA fine-tune of the pre-trained one.
@@ -89,8 +92,6 @@ use rule stage as conjugate_prompting_lm_finetune with:
         code=CODE("conjugate_prompting.lm_finetune"),
     output:
         adapter="results/{scale}/conjugate_prompting/lm/adapter.safetensors",
-    params:
-        **JOB("conjugate_prompting.lm_finetune", cfg=lambda w: cp_plan.lm_train_params(PAPER_CFG["conjugate_prompting"].params(w.scale))),
     log:
         LOG("conjugate_prompting.lm_finetune"),
     benchmark:
@@ -98,6 +99,11 @@ use rule stage as conjugate_prompting_lm_finetune with:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        **JOB(
+            "conjugate_prompting.lm_finetune",
+            cfg=lambda w: cp_plan.lm_train_params(PAPER_CFG["conjugate_prompting"].params(w.scale)),
+        ),
 
 
 # ICL vs instruction-following probe of both LMs in every language / transform.
@@ -107,8 +113,6 @@ use rule stage as conjugate_prompting_lm_probe with:
         code=CODE("conjugate_prompting.lm_probe"),
     output:
         lm="results/{scale}/conjugate_prompting/evals/lm_probe.json",
-    params:
-        **JOB("conjugate_prompting.lm_probe", "lm"),
     log:
         LOG("conjugate_prompting.lm_probe"),
     benchmark:
@@ -117,3 +121,5 @@ use rule stage as conjugate_prompting_lm_probe with:
         mem_mb=4000,
         runtime=lambda wc: 600 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("conjugate_prompting.lm_probe", "lm"),

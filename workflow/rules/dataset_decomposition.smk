@@ -4,6 +4,7 @@
 # claims (common.smk).
 # Config: config/papers/dataset_decomposition.yaml. Code: src/paperdag/papers/dataset_decomposition/ (outputs: report.py).
 
+
 # Real English documents (Debian dict-gcide entries; hub dataset at paper scale), a tokenizer
 # (BPE trained on them, or the paper's), every document tokenised once with an EOT token.
 use rule stage as dataset_decomposition_fetch with:
@@ -12,8 +13,6 @@ use rule stage as dataset_decomposition_fetch with:
     output:
         corpus="results/{scale}/dataset_decomposition/data/corpus.npz",
         tokenizer="results/{scale}/dataset_decomposition/data/tokenizer.json",
-    params:
-        **JOB("dataset_decomposition.fetch", "data"),
     log:
         LOG("dataset_decomposition.fetch"),
     benchmark:
@@ -21,6 +20,8 @@ use rule stage as dataset_decomposition_fetch with:
     resources:
         mem_mb=lambda wc: 64000 if wc.scale == "paper" else 3000,
         runtime=lambda wc: 600 if wc.scale == "paper" else 10,
+    params:
+        **JOB("dataset_decomposition.fetch", "data"),
 
 
 # Each training document cut into power-of-two pieces of one document (buckets D_i).
@@ -31,8 +32,6 @@ use rule stage as dataset_decomposition_decompose with:
     output:
         buckets="results/{scale}/dataset_decomposition/data/buckets.npz",
         stats="results/{scale}/dataset_decomposition/data/decomposition.json",
-    params:
-        **JOB("dataset_decomposition.decompose", "decompose", "train"),
     log:
         LOG("dataset_decomposition.decompose"),
     benchmark:
@@ -40,6 +39,8 @@ use rule stage as dataset_decomposition_decompose with:
     resources:
         mem_mb=lambda wc: 64000 if wc.scale == "paper" else 3000,
         runtime=lambda wc: 600 if wc.scale == "paper" else 10,
+    params:
+        **JOB("dataset_decomposition.decompose", "decompose", "train"),
 
 
 # One method trained from scratch on the same number of tokens per step and in total;
@@ -53,8 +54,6 @@ use rule stage as dataset_decomposition_train with:
         run="results/{scale}/dataset_decomposition/runs/{method}.json",
         timing="results/{scale}/dataset_decomposition/runs/{method}.timing.json",
         model="results/{scale}/dataset_decomposition/models/{method}.safetensors",
-    params:
-        **JOB("dataset_decomposition.train", "decompose", "mixture", "model", "train", "methods"),
     log:
         LOG("dataset_decomposition.train", "{method}"),
     benchmark:
@@ -63,6 +62,8 @@ use rule stage as dataset_decomposition_train with:
         mem_mb=lambda wc: 80000 if wc.scale == "paper" else 3000,
         runtime=lambda wc: 4320 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("dataset_decomposition.train", "decompose", "mixture", "model", "train", "methods"),
 
 
 # Measured seconds and analytic FLOPs per step of a fixed number of tokens, by sequence
@@ -74,8 +75,6 @@ use rule stage as dataset_decomposition_cost with:
     output:
         analytic="results/{scale}/dataset_decomposition/cost/analytic.json",
         measured="results/{scale}/dataset_decomposition/cost/measured.json",
-    params:
-        **JOB("dataset_decomposition.cost", "decompose", "model", "train", "cost"),
     log:
         LOG("dataset_decomposition.cost"),
     benchmark:
@@ -84,3 +83,5 @@ use rule stage as dataset_decomposition_cost with:
         mem_mb=lambda wc: 80000 if wc.scale == "paper" else 3000,
         runtime=lambda wc: 60 if wc.scale == "paper" else 10,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("dataset_decomposition.cost", "decompose", "model", "train", "cost"),

@@ -9,8 +9,6 @@ use rule stage as pleas_data with:
         code=CODE("pleas.data"),
     output:
         data="results/{scale}/pleas/data/splits.npz",
-    params:
-        **JOB("pleas.data", "data"),
     log:
         LOG("pleas.data"),
     benchmark:
@@ -18,6 +16,8 @@ use rule stage as pleas_data with:
     resources:
         mem_mb=lambda wc: 16000 if wc.scale == "paper" else 1000,
         runtime=lambda wc: 240 if wc.scale == "paper" else 10,
+    params:
+        **JOB("pleas.data", "data"),
 
 
 # Models A and B of pair {seed} in setting {setting} (different seeds; at paper scale two
@@ -29,19 +29,19 @@ use rule stage as pleas_train with:
     output:
         model_a="results/{scale}/pleas/models/{setting}/seed{seed}/a.safetensors",
         model_b="results/{scale}/pleas/models/{setting}/seed{seed}/b.safetensors",
-    wildcard_constraints:
-        setting="labels|domains",
-        seed=r"\d+",
-    params:
-        **JOB("pleas.train", "device", "seed", "model", "train"),
     log:
         LOG("pleas.train", "{setting}-seed{seed}"),
     benchmark:
         BENCH("pleas.train", "{setting}-seed{seed}")
+    wildcard_constraints:
+        setting="labels|domains",
+        seed=r"\d+",
     resources:
         mem_mb=lambda wc, attempt: (24000 if wc.scale == "paper" else 1500) * attempt,
         runtime=lambda wc: 1440 if wc.scale == "paper" else 20,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("pleas.train", "device", "seed", "model", "train"),
 
 
 # Every method at every FLOPs budget for pair {seed} of setting {setting}: matching,
@@ -54,16 +54,16 @@ use rule stage as pleas_merge with:
         code=CODE("pleas.merge"),
     output:
         evals="results/{scale}/pleas/evals/{setting}/seed{seed}.json",
-    wildcard_constraints:
-        setting="labels|domains",
-        seed=r"\d+",
-    params:
-        **JOB("pleas.merge", "device", "seed", "merge"),
     log:
         LOG("pleas.merge", "{setting}-seed{seed}"),
     benchmark:
         BENCH("pleas.merge", "{setting}-seed{seed}")
+    wildcard_constraints:
+        setting="labels|domains",
+        seed=r"\d+",
     resources:
         mem_mb=lambda wc: 48000 if wc.scale == "paper" else 2000,
         runtime=lambda wc: 720 if wc.scale == "paper" else 20,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("pleas.merge", "device", "seed", "merge"),

@@ -18,8 +18,6 @@ use rule stage as prepacking_plan with:
     output:
         plan="results/{scale}/prepacking/data/plan.json",
         packing="results/{scale}/prepacking/data/packing_compare.json",
-    params:
-        **JOB("prepacking.plan", "seed", "model", "distributions", "benchmark", "correctness", "packing_compare"),
     log:
         LOG("prepacking.plan"),
     benchmark:
@@ -27,6 +25,8 @@ use rule stage as prepacking_plan with:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        **JOB("prepacking.plan", "seed", "model", "distributions", "benchmark", "correctness", "packing_compare"),
 
 
 # fp32 logits of prepacked vs one-prompt-at-a-time prefill; greedy generations from the
@@ -38,8 +38,6 @@ use rule stage as prepacking_correctness with:
         code=CODE("prepacking.correctness"),
     output:
         correctness="results/{scale}/prepacking/evals/correctness.json",
-    params:
-        **JOB("prepacking.correctness", "seed", "model", "benchmark", "correctness"),
     log:
         LOG("prepacking.correctness"),
     benchmark:
@@ -48,6 +46,8 @@ use rule stage as prepacking_correctness with:
         mem_mb=4000,
         runtime=30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("prepacking.correctness", "seed", "model", "benchmark", "correctness"),
 
 
 # Prefill and TTFT time and peak memory of padding, prepacking and a per-prompt loop on every
@@ -59,8 +59,6 @@ use rule stage as prepacking_benchmark with:
         code=CODE("prepacking.benchmark"),
     output:
         bench="results/{scale}/prepacking/bench/prefill.json",
-    params:
-        **JOB("prepacking.benchmark", "seed", "model", "benchmark"),
     log:
         LOG("prepacking.benchmark"),
     benchmark:
@@ -69,3 +67,5 @@ use rule stage as prepacking_benchmark with:
         mem_mb=6000,
         runtime=lambda wc: 240 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("prepacking.benchmark", "seed", "model", "benchmark"),

