@@ -82,3 +82,21 @@ def edit_file(path: Path, text: str = "\n# edited by a test\n") -> None:
         fh.write(text)
     st = path.stat()
     os.utime(path, (st.st_atime + 1000, st.st_mtime + 1000))
+
+
+# One complete smoke run of catn, shared by every test that needs finished results (the session
+# fixture runs it once; tests copy it with clone_done and dry-run or rerun in the copy).
+SMOKE = ("--config", "scale=smoke", "papers=[catn]")
+
+
+@pytest.fixture(scope="session")
+def smoke_done(tmp_path_factory) -> Path:
+    """One complete smoke run of catn in a private copy; tests copy it (with .snakemake/)."""
+    root = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
+    snakemake(root, *SMOKE)
+    return root
+
+
+def clone_done(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, symlinks=True)  # copy2 keeps mtimes
+    return dest

@@ -16,25 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import copy_repo, dry_run_jobs, edit_file, env, snakemake
+from conftest import SMOKE, clone_done, copy_repo, dry_run_jobs, edit_file, env, snakemake
 
 from paperdag.core.claims import VERDICT_CLASSES
-
-SMOKE = ("--config", "scale=smoke", "papers=[catn]")
-
-
-@pytest.fixture(scope="session")
-def smoke_done(tmp_path_factory) -> Path:
-    """One complete smoke run of catn in a private copy; tests copy it (with .snakemake/)."""
-    root = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
-    snakemake(root, *SMOKE)
-    return root
-
-
-def clone_done(src: Path, dest: Path) -> Path:
-    shutil.copytree(src, dest, symlinks=True)  # copy2 keeps mtimes
-    return dest
-
 
 def set_yaml(path: Path, *keys, value):
     raw = yaml.safe_load(path.read_text())

@@ -1,6 +1,7 @@
 """Stages: small, pure functions `fn(ctx)` that read `ctx.input`, write `ctx.output` (atomically)
-and log to `ctx.log`. The same stage runs from Snakemake (`workflow/scripts/stage.py`, via the
-`script:` directive) or alone from the CLI (`paperdag stage <slug>.<name> --input k=path ...`)."""
+and log to `ctx.log`. The same stage runs from Snakemake (every stage rule's shell command is
+`python -m paperdag stage <slug>.<name> --io ... --cfg ...`, see workflow/rules/common.smk) or
+alone from the CLI (`paperdag stage <slug>.<name> --scale smoke --output name=path ...`)."""
 
 from __future__ import annotations
 
@@ -147,6 +148,9 @@ def run(ctx: StageContext) -> None:
     if missing:
         raise PaperdagError(f"stage {ctx.name} finished without writing {', '.join(missing)}")
     log.info("stage %s done in %.1f s", ctx.name, time.perf_counter() - t0)
+    # the project modules this job actually loaded (tests compare them with the rule's derived
+    # code inputs, see core/codeinputs.py)
+    log.info("project modules loaded: %s", " ".join(sorted(m for m in sys.modules if m == "paperdag" or m.startswith("paperdag."))))
 
 
 def run_job(name: str, io: dict, cfg: dict, threads: int = 1, log_path: str | None = None) -> int:
