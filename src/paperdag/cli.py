@@ -8,6 +8,7 @@ Snakemake already does well, so every unknown option passes straight through to 
   paperdag stage NAME ...                run one stage alone (what each rule calls)
   paperdag push / pull [--scale S]       DVC: store / restore artifacts (local remote, offline)
   paperdag bench [--scale S]             per-job wall time and memory from benchmark files
+  paperdag new SLUG [--title T]          scaffold a new paper (every place it needs, runnable at smoke)
 """
 
 from __future__ import annotations
@@ -239,6 +240,18 @@ def cmd_pull(args, extra) -> int:
     return dvcops.pull(repo_root(), args.scale, args.papers)
 
 
+def cmd_new(args, extra) -> int:
+    from .scaffold import new_paper
+
+    root = repo_root()
+    made = new_paper(args.slug, args.title or args.slug, root)
+    print(f"paperdag: new paper '{args.slug}', runnable at smoke (`paperdag run {args.slug} --scale smoke`):")
+    for f in made:
+        print(f"  {f}")
+    print("Next: docs/DEVELOPING.md, 'Add a paper' (replace the toy chain, fill claims, captions, tests).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="paperdag", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -287,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("papers", nargs="*")
         scale_arg(p)
         p.set_defaults(fn=fn)
+
+    p = sub.add_parser("new", help="scaffold a new paper: every place it needs, runnable at smoke (docs/DEVELOPING.md)")
+    p.add_argument("slug", help="lower-case name, e.g. layer_swapping")
+    p.add_argument("--title", help="the paper's title (authors, venue)", default=None)
+    p.set_defaults(fn=cmd_new)
 
     p = sub.add_parser("bench", help="benchmark summary from Snakemake benchmark files")
     scale_arg(p)
