@@ -77,3 +77,50 @@ class Resumer:
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+# -- many models in one job: train each resumably, then promote the finished ones atomically --------
+def train_each(rdir: str | Path, tags, train_one, log=log) -> dict[str, Path]:
+    """Train several models in one job (one process: imports and data are paid once).
+
+    `train_one(tag, final)` trains model `tag` (resuming from its own `Resumer` checkpoint in
+    `rdir`) and saves the finished model to `final` (atomically, e.g. core.io.save_tensors). A
+    finished model is kept in `rdir` as `<tag>.final.safetensors` until `promote_*` has copied
+    every one into the job's declared outputs, so an interrupted job redoes only what was not
+    finished. Returns {tag: final path}."""
+    rdir = Path(rdir)
+    finals = {}
+    for tag in tags:
+        final = rdir / f"{tag}.final.safetensors"
+        finals[tag] = final
+        if final.exists():
+            log.info("%s: already trained (kept from an interrupted run)", tag)
+            continue
+        train_one(tag, final)
+    return finals
+
+
+def promote_dir(finals: dict[str, Path], out_dir: str | Path, names: dict[str, str] | None = None) -> None:
+    """Copy finished models into a new directory output as `<name>.safetensors` (name: `names[tag]`
+    or the tag), atomically (a temporary sibling renamed over the output), then drop the finals."""
+    import shutil
+
+    out = Path(out_dir)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for tag, final in finals.items():
+        shutil.copyfile(final, tmp / f"{(names or {}).get(tag, tag)}.safetensors")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    for final in finals.values():
+        final.unlink()
+
+
+def promote_files(finals: dict[str, Path], outputs: dict[str, str | Path]) -> None:
+    """Copy each finished model to its own declared output file (atomically), then drop the finals."""
+    for tag, final in finals.items():
+        tensors, meta = load_tensors(final, with_metadata=True)
+        save_tensors(outputs[tag], tensors, meta)
+    for final in finals.values():
+        final.unlink()
