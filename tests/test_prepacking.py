@@ -181,7 +181,10 @@ def test_smoke_pipeline(repo):
     led = {c["id"]: c["verdict"] for c in json.loads((base / "claims.json").read_text())["claims"]}
     assert led["logits_exact"] == "check passed" and led["generations_identical"] == "check passed"  # kind: check
     assert led["prefill_speedup"] == "not measured"  # timing claims need a real model (default/paper)
-    bench = json.loads((base / "bench/prefill.json").read_text())
-    assert bench["random_weights"] is True and len(bench["results"]) == 2 * 3 * 2
+    for d in ("pydocs", "lognormal"):  # one benchmark job per distribution
+        bench = json.loads((base / f"bench/prefill-{d}.json").read_text())
+        assert bench["random_weights"] is True and len(bench["results"]) == 3 * 2
+        assert {r["dist"] for r in bench["results"]} == {d}
+    assert m["sources"]["pydocs"]["texts"] > 1000
     for f in ("figures/speedup.png", "figures/time_memory.png", "tables/speedup.md", "tables/packing.md"):
         assert (base / f).stat().st_size > 0

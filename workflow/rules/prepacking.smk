@@ -9,8 +9,9 @@
 from paperdag.papers.prepacking import plan as pk_plan
 
 
-# Token ids of every benchmark and correctness batch (lengths from the configured
-# distributions); the binpacking library vs first-fit decreasing on many sampled batches.
+# Token ids of every benchmark and correctness batch (each benchmark batch a fresh sample of
+# prompts: real texts of an offline source, or synthetic lengths); the binpacking library vs
+# first-fit decreasing on many sampled batches.
 use rule stage as prepacking_plan with:
     input:
         unpack(lambda w: pk_plan.model_input(PAPER_CFG["prepacking"].params(w.scale))),
@@ -51,21 +52,22 @@ use rule stage as prepacking_correctness with:
 
 
 # Prefill and TTFT time and peak memory of padding, prepacking and a per-prompt loop on every
-# planned batch. Timings live here (bench/prefill.json), never in metrics.json's deterministic part.
+# planned batch of one distribution (one job per distribution: they run side by side). Timings
+# live here (bench/prefill-<dist>.json), never in metrics.json's deterministic part.
 use rule stage as prepacking_benchmark with:
     input:
         unpack(lambda w: pk_plan.model_input(PAPER_CFG["prepacking"].params(w.scale))),
         plan=rules.prepacking_plan.output.plan,
         code=CODE("prepacking.benchmark"),
     output:
-        bench="results/{scale}/prepacking/bench/prefill.json",
+        bench="results/{scale}/prepacking/bench/prefill-{dist}.json",
+    params:
+        **JOB("prepacking.benchmark", "seed", "model", "benchmark"),
     log:
-        LOG("prepacking.benchmark"),
+        LOG("prepacking.benchmark", "{dist}"),
     benchmark:
-        BENCH("prepacking.benchmark")
+        BENCH("prepacking.benchmark", "{dist}")
     resources:
         mem_mb=6000,
         runtime=lambda wc: 240 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
-    params:
-        **JOB("prepacking.benchmark", "seed", "model", "benchmark"),

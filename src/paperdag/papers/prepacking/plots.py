@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from paperdag.core.plotting import setup
 
+PAPER_MARKERS = ["*", "^", "v", "D"]
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
 
 
@@ -37,22 +38,29 @@ def speedup(metrics: dict, p: dict, timing: dict):
         rows = [tm["rows"].get(k) for k in keys]
         sp = [r[f"speedup_prefill_{clock}"]["mean"] if r else float("nan") for r in rows]
         err = [r[f"speedup_prefill_{clock}"]["std"] if r else 0 for r in rows]
-        ax.errorbar(bs, sp, yerr=err, marker="o", color="tab:blue", capsize=3, label=f"measured ({clock} time)")
+        n = min((r["batches"] for r in rows if r), default=0)
+        ax.errorbar(bs, sp, yerr=err, marker="o", color="tab:blue", capsize=3,
+                    label=f"measured ({clock} time; mean ± std, {n} batches each)")
+        for r in rows:  # every independent batch
+            if r and r.get(f"speedup_prefill_{clock}_each"):
+                ax.plot([r["bs"]] * len(r[f"speedup_prefill_{clock}_each"]), r[f"speedup_prefill_{clock}_each"], ".",
+                        color="tab:blue", alpha=0.35, ms=4)
         ttft = [r[f"speedup_ttft_{clock}"]["mean"] if r else float("nan") for r in rows]
         ax.plot(bs, ttft, marker="x", ls=":", color="tab:cyan", label="measured, TTFT")
         ax.plot(bs, [metrics["tokens"][k]["bound_rows"] for k in keys], ls="--", color="k", label="bound k/r (padded/packed tokens)")
         ax.plot(bs, [metrics["tokens"][k]["bound_real"] for k in keys], ls=":", color="gray", label="bound padded/real tokens")
-        pr = ref.get("speedup_vs_batch", {}).get(d)
-        if pr:
-            ax.plot([x[0] for x in pr["points"]], [x[1] for x in pr["points"]], "*", ms=11, color="tab:red",
-                    label=f"paper: {pr['label']} (batch {', '.join(str(x[0]) for x in pr['points'])})")
+        for i, pr in enumerate(ref.get("speedup_vs_batch", [])):
+            ax.plot([x[0] for x in pr["points"]], [x[1] for x in pr["points"]], PAPER_MARKERS[i % len(PAPER_MARKERS)],
+                    ms=9, color="tab:red", ls=":" if len(pr["points"]) > 1 else "", lw=0.8,
+                    label=f"paper: {pr['label']} (its prompts, GPU)")
         ax.axhline(1.0, color="0.6", lw=0.8)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("batch size k (prompts)")
         ax.set_ylabel("prefill speed-up over padding (x)")
-        ax.set_title(f"{d}: {p['distributions'][d].get('label', d)}", fontsize=9)
+        ax.set_title(f"{d}: {p['distributions'][d].get('label', d)}", fontsize=8)
         ax.legend(fontsize=6.5, loc="upper left")
-    fig.suptitle(f"Prepacking vs Hugging Face padding: {who}", fontsize=9)
+    fig.suptitle(f"Prefill speed-up of prepacking over Hugging Face padding vs batch size "
+                 f"(packing: {metrics['algo']}): {who}", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -85,7 +93,7 @@ def time_memory(metrics: dict, p: dict, timing: dict):
         axes[0, j].set_ylabel(f"prefill time per batch (s, {clock})")
         cpu = not str(tm["device"]).startswith(("NVIDIA", "Tesla", "AMD"))
         axes[1, j].set_ylabel("peak resident-set growth (MB; CPU: under-reports)" if cpu else "peak GPU memory growth (MB)")
-        axes[0, j].set_title(f"{d}", fontsize=9)
+        axes[0, j].set_title(f"{d}: {p['distributions'][d].get('label', d)}", fontsize=8)
     fig.suptitle(f"Prefill time and peak memory per batch: {who}", fontsize=9)
     fig.tight_layout()
     return fig

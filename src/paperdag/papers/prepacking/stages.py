@@ -11,7 +11,7 @@ from paperdag.core.io import read_json, write_json
 from paperdag.core.stage import seed_everything, stage
 
 from . import data as pdata
-from .packing import check_packing, pack, token_counts
+from .packing import check_packing, pack
 
 
 def _model_spec(p: dict, ctx) -> dict:
@@ -40,33 +40,53 @@ def _pad_id(model, tok) -> int:
     return int(pid) if pid is not None else 0
 
 
+def _length_pool(dist: dict, rng: np.random.Generator, tok, vocab: int, batches: list[dict], name: str,
+                 size: int = pdata.LENGTH_POOL) -> list[int] | None:
+    """Prompt lengths to resample from for the packer comparison: `size` texts of a `text`
+    source (tokenized once), the benchmark's own prompts of an `hf` dataset; None for synthetic
+    distributions (drawn fresh)."""
+    if dist["kind"] == "text":
+        prompts, _ = pdata.text_prompts(dist, min(size, len(pdata.text_pool(dist["source"]))), rng, tok, vocab)
+        return [len(x) for x in prompts]
+    if dist["kind"] == "hf":
+        return [len(x) for b in batches if b["dist"] == name for x in b["prompts"]]
+    return None
+
+
 @stage("prepacking.plan")
 def plan(ctx):
-    """The prompts of every benchmark and correctness batch (token ids), and the two packers
-    compared on many sampled batches (rows used; model-free)."""
+    """The prompts of every benchmark batch (each batch an independent, fresh sample of prompts
+    of its distribution) and of the correctness batches (token ids), and the two packers compared
+    on many sampled batches (rows used; model-free)."""
     p = ctx.params
-    needs_tok = any(p["distributions"][d]["kind"] == "hf" for d in p["benchmark"]["distributions"])
-    tok, vocab = None, None
-    if needs_tok or p["model"]["source"] == "local":
+    dists = p["distributions"]
+    bench_d = p["benchmark"]["distributions"]
+    needs_tok = any(dists[d]["kind"] == "hf" or (dists[d]["kind"] == "text" and dists[d].get("unit", "tokens") == "tokens")
+                    for d in bench_d)
+    tok = None
+    if p["model"]["source"] == "random":
+        vocab = int(p["model"]["config"]["vocab_size"])
+        if needs_tok:
+            raise PaperdagError(f"{pdata.CFG}: a random model has no tokenizer: its `text` distributions need `unit: words` "
+                                "and it cannot read `hf` datasets")
+    else:
         from transformers import AutoConfig, AutoTokenizer
 
         src = ctx.input.model if p["model"]["source"] == "local" else p["model"]["id"]
-        if p["model"]["source"] == "random":
-            vocab = int(p["model"]["config"]["vocab_size"])
-        else:
-            vocab = int(AutoConfig.from_pretrained(src).vocab_size)
-            if needs_tok:
-                tok = AutoTokenizer.from_pretrained(src)
-    else:
-        vocab = int(p["model"]["config"]["vocab_size"])
+        vocab = int(AutoConfig.from_pretrained(src).vocab_size)
+        if needs_tok:
+            tok = AutoTokenizer.from_pretrained(src)
     low = int(p["benchmark"].get("token_low", 0))
     batches = []
     for b in pdata.plan_batches(p):
-        dist = p["distributions"][b["dist"]]
+        dist = dists[b["dist"]]
         if dist["kind"] == "hf":
             if tok is None:
-                raise PaperdagError("config/papers/prepacking.yaml: hf distributions need a model with a tokenizer")
+                raise PaperdagError(f"{pdata.CFG}: hf distributions need a model with a tokenizer")
             b["prompts"] = pdata.hf_prompts(dist, tok, b["bs"], b["seed"], int(dist["max_len"]))
+            b["lengths"] = [len(x) for x in b["prompts"]]
+        elif dist["kind"] == "text":
+            b["prompts"], b["texts"] = pdata.text_prompts(dist, b["bs"], np.random.default_rng(b["seed"]), tok, vocab, low)
             b["lengths"] = [len(x) for x in b["prompts"]]
         else:
             b["prompts"] = pdata.random_prompts(b["lengths"], b["seed"], vocab, low)
@@ -75,21 +95,20 @@ def plan(ctx):
     rng = np.random.default_rng(int(p["seed"]) + 99)
     corr = []
     for j in range(c["batches"]):
-        lengths = pdata.sample_lengths(p["distributions"][c["distribution"]], c["batch_size"], rng, c["length_scale"])
+        lengths = pdata.sample_lengths(dists[c["distribution"]], c["batch_size"], rng, c["length_scale"])
         corr.append({"lengths": lengths, "prompts": pdata.random_prompts(lengths, int(p["seed"]) + 1000 + j, vocab, low)})
     # the two packers on many batches of every benchmark distribution (cheap: no model)
     pc = p["packing_compare"]
     cmp_rows = {}
-    for d in p["benchmark"]["distributions"]:
-        dist = p["distributions"][d]
-        if dist["kind"] == "hf":
-            pool = [len(x) for b in batches if b["dist"] == d for x in b["prompts"]]
+    for d_i, d in enumerate(bench_d):
+        dist = dists[d]
+        pool = _length_pool(dist, np.random.default_rng([int(p["seed"]), 7, d_i]), tok, vocab, batches, d)
         for bs in pc["batch_sizes"]:
             r = np.random.default_rng([int(p["seed"]), bs, len(cmp_rows)])
             rows = {"binpacking": [], "ffd": [], "k": bs}
             bound = []
             for _ in range(pc["samples"]):
-                if dist["kind"] == "hf":
+                if pool is not None:
                     lengths = [int(x) for x in r.choice(pool, size=bs)]
                 else:
                     lengths = pdata.sample_lengths(dist, bs, r, 1.0)
@@ -106,8 +125,9 @@ def plan(ctx):
                 "ffd_fewer": int(np.sum(np.array(rows["ffd"]) < np.array(rows["binpacking"]))),
                 "binpacking_fewer": int(np.sum(np.array(rows["binpacking"]) < np.array(rows["ffd"]))),
             }
-    ctx.log.info("planned %d benchmark batches, %d correctness batches", len(batches), len(corr))
-    write_json(ctx.output.plan, {"vocab_size": vocab, "batches": batches, "correctness": corr})
+    sources = {d: pdata.source_info(dists[d]["source"]) for d in bench_d if dists[d]["kind"] == "text"}
+    ctx.log.info("planned %d benchmark batches, %d correctness batches; text sources %s", len(batches), len(corr), sources)
+    write_json(ctx.output.plan, {"vocab_size": vocab, "sources": sources, "batches": batches, "correctness": corr})
     write_json(ctx.output.packing, cmp_rows)
 
 
@@ -151,8 +171,9 @@ def correctness(ctx):
 
 @stage("prepacking.benchmark")
 def benchmark(ctx):
-    """Prefill and TTFT time and peak memory of every planned batch for every method (order of
-    methods rotated per batch), after warm-up. Timings: this file only, never metrics.json."""
+    """Prefill and TTFT time and peak memory of every planned batch of one distribution (one job
+    per distribution, so they run side by side) for every method (order of methods rotated per
+    batch), after warm-up. Timings: this file only, never metrics.json."""
     import platform
 
     import torch
@@ -166,7 +187,10 @@ def benchmark(ctx):
     pad = _pad_id(model, None)
     device = p["model"]["device"]
     pl = read_json(ctx.input.plan)
-    batches = pl["batches"]
+    dist = ctx.wildcards["dist"]
+    batches = [x for x in pl["batches"] if x["dist"] == dist]
+    if not batches:
+        raise PaperdagError(f"{pdata.CFG}: the plan has no batches of distribution '{dist}'")
     methods = list(b["methods"])
     # warm-up: allocator, kernels, lazy init
     for _ in range(b["warmup"]):
@@ -176,7 +200,7 @@ def benchmark(ctx):
 
     results = []
     for n, bt in enumerate(tqdm(batches, desc="batches", mininterval=10)):
-        rec = {"dist": bt["dist"], "bs": bt["bs"], "batch": bt["batch"]}
+        rec = {"dist": bt["dist"], "bs": bt["bs"], "batch": bt["batch"], "lengths": bt["lengths"]}
         order = methods[n % len(methods):] + methods[: n % len(methods)]
         meas = {m: [] for m in methods}
         for _ in range(b["repeats"]):
@@ -187,7 +211,7 @@ def benchmark(ctx):
         results.append(rec)
     dev = torch.cuda.get_device_name(0) if device.startswith("cuda") else f"CPU ({platform.processor() or platform.machine()}, {ctx.threads} thread(s))"
     write_json(ctx.output.bench, {
-        "device": dev, "threads": ctx.threads, "model": p["model"].get("name", ""),
+        "dist": dist, "device": dev, "threads": ctx.threads, "model": p["model"].get("name", ""),
         "random_weights": p["model"]["source"] == "random", "dtype": p["model"]["dtype"],
         "torch": torch.__version__, "fixed_mmap_threshold": mmap_ok, "results": results,
     })
