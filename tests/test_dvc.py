@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dry_run_jobs, env
-from test_workflow import SMOKE, clone_done, smoke_done  # noqa: F401 (session fixture)
+from conftest import SMOKE, clone_done  # smoke_done: the shared session fixture (conftest.py)
 
 EXPENSIVE = {"catn_data", "catn_train", "catn_evaluate"}
 

@@ -181,7 +181,7 @@ def test_profile_takes_site_settings_from_the_environment():
     assert bare["executor"] == "slurm" and bare["slurm-status-command"] == "squeue"
     assert int(bare["retries"]) >= 1 and bare["rerun-incomplete"] == "True"
     # unset site variables leave the resource out (SLURM's default partition, guessed account)
-    assert sorted(bare["default-resources"]) == ["mem_mb=2000", "runtime=60"]
+    assert sorted(bare["default-resources"]) == ["disk_mb=1000", "mem_mb=2000", "runtime=60"]
     site = _profile(PAPERDAG_SLURM_PARTITION="all", PAPERDAG_SLURM_ACCOUNT="123456")
     # quoted, so Snakemake's evaluation keeps them strings (not the builtin all(), not an int)
     assert "slurm_partition='all'" in site["default-resources"]

@@ -61,8 +61,6 @@ use rule stage as prepacking_benchmark with:
         code=CODE("prepacking.benchmark"),
     output:
         bench="results/{scale}/prepacking/bench/prefill-{dist}.json",
-    params:
-        **JOB("prepacking.benchmark", "seed", "model", "benchmark"),
     log:
         LOG("prepacking.benchmark", "{dist}"),
     benchmark:
@@ -71,3 +69,5 @@ use rule stage as prepacking_benchmark with:
         mem_mb=6000,
         runtime=lambda wc: 240 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("prepacking.benchmark", "seed", "model", "benchmark"),
