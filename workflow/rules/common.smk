@@ -148,6 +148,7 @@ use rule stage as summary with:
     output:
         md=report("results/{scale}/SUMMARY.md", caption="../report/summary.rst", category="Summary"),
         json="results/{scale}/summary.json",
+        provenance="results/{scale}/provenance.json",
     log:
         "results/{scale}/logs/summary.log",
     benchmark:

@@ -39,6 +39,11 @@ def summary(ctx):
     rows = summary_rows(scale_dir, papers, ledgers)
     write_json(ctx.output.json, {"scale": scale_dir.name, "rows": rows})
     write_text(ctx.output.md, summary_markdown(scale_dir.name, rows, ctx.params["titles"]))
+    if ctx.output.get("provenance"):
+        from .provenance import provenance
+
+        # the machine and libraries this run's numbers come from (README, "Determinism")
+        write_json(ctx.output.provenance, provenance())
 
 
 def _slug_of(path) -> str:
@@ -53,10 +58,15 @@ def results(ctx):
 
     from .results import write_results
 
+    from .provenance import with_provenance
+
     slug = _slug_of(ctx.output.metrics)
     agg = importlib.import_module(f"paperdag.papers.{slug}.aggregate")
     inputs = {k: v for k, v in ctx.input.items() if k != "code"}
-    write_results(slug, agg.aggregate(inputs, ctx.params), ctx.output)
+    res = agg.aggregate(inputs, ctx.params)
+    if res.timing is not None:  # measured numbers: record the machine and libraries beside them
+        res.timing = with_provenance(res.timing)
+    write_results(slug, res, ctx.output)
 
 
 @stage("core.figures")
