@@ -11,7 +11,7 @@ import torch
 from paperdag.core.config import PaperConfig
 from paperdag.core.stage import run_job
 from paperdag.papers.catn import plan
-from paperdag.papers.catn.data import make_digits, shift_images
+from paperdag.papers.catn.data import GLYPHS, draw, glyph_array, glyph_images, make_data, make_digits, place, shift_images
 from paperdag.papers.catn.models import build, parse_spec, spec_name
 from paperdag.papers.catn.probe import probe
 
@@ -34,6 +34,96 @@ def test_digits_splits_are_disjoint_and_labelled(smoke_params):
         assert not (rows[0] & rows[1]) and not (rows[0] & rows[2]) and not (rows[1] & rows[2]), t
     # the task-shift images are never from a source class: none equals a source training image
     assert not set(map(bytes, d["task_test_x"])) & set(map(bytes, d["source_train_x"]))
+
+
+@pytest.fixture(scope="module")
+def glyph_params():
+    g = PaperConfig("catn", ROOT).params("default")["data"]["glyphs"]
+    return dict(g, n_source=[6, 2, 2], n_target=[4, 2, 2])
+
+
+def test_glyph_primitives_are_distinct_under_every_translation():
+    """No primitive is another one shifted: a detector of one primitive cannot stand in for another."""
+    G = glyph_array()
+    k = G.shape[1]
+    assert G.shape == (len(GLYPHS), k, k) and all(G[i].sum() >= 5 for i in range(len(G)))
+    pad = np.zeros((len(G), 3 * k, 3 * k), np.float32)
+    pad[:, k : 2 * k, k : 2 * k] = G
+    for i in range(len(G)):
+        for j in range(len(G)):
+            if i == j:
+                continue
+            for dr in range(-k + 1, k):
+                for dc in range(-k + 1, k):
+                    assert not np.array_equal(np.roll(pad[j], (dr, dc), (0, 1)), pad[i]), (i, j, dr, dc)
+
+
+def test_glyph_classes_are_as_constructed(glyph_params):
+    """Every image holds exactly its class's primitives, at non-overlapping positions, and is the
+    clean drawing plus the pixel noise only."""
+    g = glyph_params
+    side, k = g["side"], len(GLYPHS[0])
+    G = glyph_array()
+    for classes in (g["source_classes"], g["task_classes"]):
+        x, y, pls = glyph_images(classes, 20, g, np.random.default_rng(3))
+        assert x.shape == (20 * len(classes), side * side) and np.bincount(y).tolist() == [20] * len(classes)
+        for xi, yi, pl in zip(x, y, pls):
+            assert sorted(p[0] for p in pl) == sorted(classes[yi])
+            for i, (_, r, c, a) in enumerate(pl):
+                assert 0 <= r <= side - k and 0 <= c <= side - k and g["intensity"][0] <= a <= g["intensity"][1]
+                for _, r2, c2, _ in pl[:i]:
+                    assert abs(r - r2) >= k or abs(c - c2) >= k
+            clean = draw(pl, side, G)
+            # the strokes of each primitive are where it was placed
+            for gid, r, c, a in pl:
+                assert np.allclose(clean[r : r + k, c : c + k][G[gid] > 0], a)
+            resid = xi.reshape(side, side) - clean
+            assert abs(resid.std() - g["noise"]) < 0.02 and abs(resid.mean()) < 0.02
+    # the source task: pairs of primitives, each used once; the task shift: single primitives
+    src = [p for c in g["source_classes"] for p in c]
+    assert all(len(c) == 2 for c in g["source_classes"]) and sorted(src) == list(range(len(GLYPHS)))
+    assert sorted(c[0] for c in g["task_classes"]) == list(range(len(GLYPHS)))
+
+
+def test_glyph_shift_changes_only_the_appearance(glyph_params):
+    """The same generator state with and without the distribution shift: the same labels, primitives,
+    positions and intensities; the pixels differ by the shift's contrast, clutter and noise alone."""
+    g, sh = glyph_params, glyph_params["shift"]
+    side = g["side"]
+    x0, y0, p0 = glyph_images(g["source_classes"], 30, g, np.random.default_rng(5))
+    x1, y1, p1 = glyph_images(g["source_classes"], 30, g, np.random.default_rng(5), shift=sh)
+    assert np.array_equal(y0, y1) and p0 == p1
+    assert not np.allclose(x0, x1)
+    G = glyph_array()
+    resid = np.stack([x1[i].reshape(side, side) - draw(p1[i], side, G, sh["contrast"]) for i in range(len(x1))])
+    assert abs(np.median(resid) ) < 0.02 and abs(np.median(np.abs(resid)) / 0.6745 - sh["noise"]) < 0.02  # Gaussian part
+    bright = (resid > 0.5 + 3 * sh["noise"]).sum((1, 2))
+    assert bright.mean() <= sh["clutter"]  # the clutter pixels (some land on strokes)
+    no_shift = dict(sh, contrast=1.0, noise=g["noise"], clutter=0)
+    x2, _, _ = glyph_images(g["source_classes"], 30, g, np.random.default_rng(5), shift=no_shift)
+    assert np.array_equal(x0, x2)
+
+
+def test_glyph_data_splits(glyph_params):
+    p = PaperConfig("catn", ROOT).params("default")["data"]
+    d = make_data(dict(p, glyphs=glyph_params))
+    n_src, n_tgt = len(glyph_params["source_classes"]), len(glyph_params["task_classes"])
+    for part, n in zip(("train", "val", "test"), glyph_params["n_source"]):
+        assert np.bincount(d[f"source_{part}_y"]).tolist() == [n] * n_src
+    for part, n in zip(("train", "val", "test"), glyph_params["n_target"]):
+        assert np.bincount(d[f"task_{part}_y"]).tolist() == [n] * n_tgt
+        assert np.bincount(d[f"dist_{part}_y"]).tolist() == [n] * n_src
+    rows = {k: set(map(bytes, d[k])) for k in d if k.endswith("_x")}
+    keys = sorted(rows)
+    assert all(not (rows[a] & rows[b]) for i, a in enumerate(keys) for b in keys[:i])  # fresh images everywhere
+    assert len(d["source_classes"]) == n_src and len(d["target_classes"]) == n_tgt
+
+
+def test_glyph_placement_rejects_a_canvas_too_small():
+    from paperdag.core.errors import PaperdagError
+
+    with pytest.raises(PaperdagError):
+        place([0, 1, 2, 3, 4], 9, [0.5, 1.0], np.random.default_rng(0))
 
 
 def test_shift_translates_by_one_pixel():

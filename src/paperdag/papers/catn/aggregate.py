@@ -33,6 +33,16 @@ def aggregate(inputs: dict, p: dict) -> Results:
     def delta(a, b, t):
         return _pct(mean_std([e["reps"][a][t]["test_acc"] - e["reps"][b][t]["test_acc"] for e in evals]))
 
+    def control_gap(t, control):
+        """min(CATN, wide-N) - control on target t, per seed-set: both representations a headline
+        claim compares must beat the trivial control (random towers of the same size, raw pixels)."""
+        if control not in reps or f"wide{N}" not in reps:
+            return None
+        return _pct(mean_std([
+            min(e["reps"][f"cat{N}"][t]["test_acc"], e["reps"][f"wide{N}"][t]["test_acc"]) - e["reps"][control][t]["test_acc"]
+            for e in evals
+        ]))
+
     w_lo, w_hi = f"{min(p['weight_decays']):g}", f"{max(p['weight_decays']):g}"
     ci = {
         "delta_cat_wide_task": delta(f"cat{N}", f"wide{N}", "task"),
@@ -40,6 +50,10 @@ def aggregate(inputs: dict, p: dict) -> Results:
         "delta_cat_wide_iid": delta(f"cat{N}", f"wide{N}", "source"),
         "delta_cat_joint_task": delta(f"cat{N}", f"joint{N}", "task") if f"joint{N}" in reps else None,
         "gain_cat_single_task": delta(f"cat{N}", "cat1", "task"),
+        "learned_minus_random_task": control_gap("task", f"random{N}"),
+        "learned_minus_pixels_task": control_gap("task", "pixels"),
+        "learned_minus_random_dist": control_gap("dist", f"random{N}"),
+        "learned_minus_pixels_dist": control_gap("dist", "pixels"),
         "wd_transfer_drop": _pct(mean_std([e["weight_decay"][w_lo]["task"] - e["weight_decay"][w_hi]["task"] for e in evals])),
         "wd_iid_change": _pct(mean_std([e["weight_decay"][w_hi]["iid_acc"] - e["weight_decay"][w_lo]["iid_acc"] for e in evals])),
     }

@@ -13,7 +13,26 @@ STYLE = {
     "joint": dict(color="tab:green", marker="^", label="n towers trained jointly (1 episode)"),
     "random": dict(color="tab:gray", marker="x", linestyle=":", label="random untrained towers (control)"),
 }
-PANELS = [("source", "in-distribution (source task re-probe)"), ("task", "task shift (new classes 5–9)"), ("dist", "distribution shift (shifted + noisy images)")]
+PANELS = [("source", "in-distribution (source task re-probe)"), ("task", "task shift (new label set)"), ("dist", "distribution shift (same task, shifted images)")]
+
+
+def _testbed(p: dict) -> str:
+    """A short name of the data and networks, for titles."""
+    src = p["data"]["source"]
+    if src == "glyphs":
+        return "generated glyph images, MLPs"
+    if src == "digits":
+        return "8×8 digits, MLPs"
+    return "hub images, ResNets"
+
+
+def _source_task(p: dict) -> str:
+    src = p["data"]["source"]
+    if src == "glyphs":
+        return "single MLP, glyph pairs"
+    if src == "digits":
+        return "single MLP, digits " + ",".join(str(c) for c in p["data"]["source_classes"])
+    return "single ResNet, source dataset"
 
 
 def _series(probe, family, target):
@@ -61,7 +80,7 @@ def linear_probe(metrics: dict, p: dict, timing=None):
     ax.legend(loc="center right")
     h, lab = axes[0].get_legend_handles_labels()
     fig.legend(h, lab, loc="upper center", ncol=5, bbox_to_anchor=(0.5, 1.08), frameon=False)
-    fig.suptitle(f"catn: linear probes vs representation size — ours (digits MLPs, mean ± std over {metrics['seed_sets']} seed-sets) and the paper's", y=1.14)
+    fig.suptitle(f"catn: linear probes vs representation size — ours ({_testbed(p)}, mean ± std over {metrics['seed_sets']} seed-sets) and the paper's", y=1.14)
     fig.tight_layout()
     return fig
 
@@ -79,7 +98,7 @@ def weight_decay(metrics: dict, p: dict, timing=None):
         ax.bar(x + off, [wd[w][k]["mean"] for w in keys], 0.4, yerr=[wd[w][k]["std"] for w in keys], capsize=3, label=lab, color=col)
     ax.set_xticks(x, [f"wd={w}" for w in keys])
     ax.set_ylabel("accuracy (%)")
-    ax.set_title("ours: single MLP on digits 0–4")
+    ax.set_title(f"ours: {_source_task(p)}")
     ax.legend(loc="lower left")
     lo = min(min(wd[w]["task"]["mean"] for w in keys), min(wd[w]["iid_acc"]["mean"] for w in keys))
     ax.set_ylim(max(0, lo - 15), 101)

@@ -6,7 +6,7 @@ from . import plan
 FIGURES = ("linear_probe", "weight_decay")
 TABLES = ("linear_probe", "weight_decay")
 METRICS_CONFIG = ("claims_n", "weight_decays", "paper_reference")
-FIGURES_CONFIG = ("paper_reference",)
+FIGURES_CONFIG = ("paper_reference", "data")
 TIMING = False
 
 
