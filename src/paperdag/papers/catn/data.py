@@ -18,22 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from paperdag.core.datasets import digits, stratified_split
 from paperdag.core.errors import PaperdagError
 
 
-def _split(idx: np.ndarray, fracs: tuple[float, float], rng: np.random.Generator):
-    idx = rng.permutation(idx)
-    n_tr = int(round(fracs[0] * len(idx)))
-    n_va = int(round(fracs[1] * len(idx)))
-    return idx[:n_tr], idx[n_tr : n_tr + n_va], idx[n_tr + n_va :]
-
-
 def _stratified(y: np.ndarray, idx: np.ndarray, fracs, rng):
-    parts = ([], [], [])
-    for c in np.unique(y[idx]):
-        for p, s in zip(parts, _split(idx[y[idx] == c], fracs, rng)):
-            p.append(s)
-    return tuple(np.sort(np.concatenate(p)) for p in parts)
+    """train / val / rest per class (core.datasets.stratified_split with two fractions)."""
+    return stratified_split(y, idx, tuple(fracs), rng)
 
 
 def shift_images(X: np.ndarray, side: int, translate: int, noise: float, rng: np.random.Generator) -> np.ndarray:
@@ -59,11 +50,7 @@ def shift_images(X: np.ndarray, side: int, translate: int, noise: float, rng: np
 
 
 def make_digits(p: dict) -> dict[str, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    X = (d.data / 16.0).astype(np.float32)
-    y = d.target.astype(np.int64)
+    X, y = digits()
     rng = np.random.default_rng(p["split_seed"])
     all_idx = np.arange(len(y))
     # pretrain pool vs transfer pool, per class
