@@ -209,6 +209,17 @@ def test_closure_keeps_unrelated_imports_apart(tmp_path):
     assert "m" not in _uses(src)
 
 
+def test_closure_of_a_module_loaded_by_name_includes_its_package(tmp_path):
+    """`extra` modules (papers.<slug>.aggregate, loaded by core.results) run their package's
+    __init__ on import, like any other import."""
+    src = _pkg(tmp_path, STAGE_A.format(body="1"), agg="x = 1\n")
+    (src / "paperdag/papers/other").mkdir()
+    (src / "paperdag/papers/other/__init__.py").write_text("")
+    (src / "paperdag/papers/other/agg.py").write_text("x = 1\n")
+    mods = codeinputs.stage_modules("toy.a", src, ("paperdag.papers.other.agg",))
+    assert "paperdag.papers.other" in mods
+
+
 @pytest.mark.parametrize(
     "top, body",
     [

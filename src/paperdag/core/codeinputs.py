@@ -209,7 +209,8 @@ def stage_modules(stage: str, src: Path | None = None, extra: tuple[str, ...] = 
     # the stages module's package __init__ files run on import too
     used_modules |= _with_parents(mod, src)
     used_modules.add(RUNNER)
-    used_modules.update(extra)
+    for e in extra:  # loaded by name: its package's __init__ files run too
+        used_modules |= _with_parents(e, src)
     closure: set[str] = {mod}  # the stages module itself, but not whole: only what this stage uses
     used_modules.discard(mod)
     for m in used_modules:
