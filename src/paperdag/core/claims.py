@@ -76,6 +76,8 @@ def _stat(metrics: dict, key: str) -> dict | None:
 
 def check_claim(claim: dict, ours: float) -> bool:
     kind = claim["check"]
+    if math.isnan(ours):  # a broken measurement passes no check (NaN > 0 is False, so is NaN < 0)
+        return False
     if kind == "at_least":
         return ours >= claim["threshold"]
     if kind == "at_most":
