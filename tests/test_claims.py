@@ -217,3 +217,19 @@ def test_provenance_beside_timings(tmp_path):
     write_json(p, t)
     add_provenance_to(p)
     assert read_json(p)["timing"] == {"s": 1.0} and "provenance" in read_json(p)
+
+
+def test_a_mean_without_its_spread_is_never_reproduced():
+    """n >= 2 runs but no std written (missing or null): the spread is unknown, so there is no
+    interval; a zero-width one would call any passing mean "reproduced"."""
+    assert _v(_claim(), {"claims_inputs": {"m": {"mean": 5.0, "n": 3}}}) == "inconclusive"
+    assert _v(_claim(), _m(5.0, None, 3)) == "inconclusive"
+    assert _v(_claim(), _m(5.0, float("nan"), 3)) == "inconclusive"
+    assert _v(_claim(), _m(5.0, 0.0, 3)) == "reproduced"  # a written std of 0: identical runs
+
+
+def test_a_nan_value_never_passes():
+    for c in (_claim(check="same_sign", paper_value=-1.0), _claim(), _claim(check="at_most"),
+              _claim(check="within", paper_value=0.0, tolerance=1.0)):
+        assert _v(c, _m(float("nan"), 1.0, 3)) == "not reproduced", c
+        assert _v(dict(c, kind="check"), {"m": float("nan")}) == "check failed", c

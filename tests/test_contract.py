@@ -41,6 +41,15 @@ def test_contract_catches_a_missing_caption_and_an_undocumented_key(tmp_path):
     assert "config/README.md (catn): key `probe.max_iter` is not documented" in found
 
 
+
+def test_a_key_is_not_documented_by_a_longer_name_ending_in_it():
+    from paperdag.core.contract import _documented
+
+    assert not _documented("n", "| `claims_n` | runs per claim |")  # another key that ends in "n"
+    assert not _documented("seed", "| `data_seed` | seed of the data |")
+    assert _documented("seed", "| `seed` | base seed |")
+    assert _documented("data.n_val", "| `data.n_train`, `data.n_val` | split sizes |")
+
 @pytest.mark.e2e
 def test_scaffold_makes_a_paper_that_runs_at_smoke_and_keeps_the_contract(tmp_path):
     root = copy_repo(tmp_path / "repo")

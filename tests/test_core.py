@@ -151,3 +151,20 @@ def test_resume_is_bit_identical(tmp_path):
     resumed = _train(10, Resumer(tmp_path, "run"))
     for k in straight:
         assert torch.equal(straight[k], resumed[k]), k
+
+
+def test_a_job_gets_only_the_config_sections_it_declares():
+    """JOB(stage, *sections) and the declared METRICS_CONFIG / FIGURES_CONFIG: an empty list of
+    sections means the job reads no config (the scaffold's evaluate, metrics and figures), not the
+    whole config, which would rerun it on every edit of any key."""
+    import json
+    from types import SimpleNamespace
+
+    from paperdag.core.workflow import Helpers
+
+    cfg = SimpleNamespace(params=lambda scale: {"seed": 0, "train": {"lr": 0.1}, "data": {"n": 3}})
+    h = Helpers(ROOT, {"toy": cfg})
+    w = SimpleNamespace(scale="smoke")
+    assert json.loads(h.P("toy", "train")(w)) == {"train": {"lr": 0.1}}
+    assert json.loads(h.P("toy")(w)) == {}
+    assert json.loads(h.JOB("toy.evaluate")["cfg"](w)) == {}

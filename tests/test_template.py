@@ -159,3 +159,94 @@ def test_rule_files_hold_rules_only():
     for f in [ROOT / "Snakefile", *sorted((ROOT / "workflow/rules").glob("*.smk"))]:
         text = f.read_text()
         assert not re.search(r"^def \w+\(", text, re.M), f"{f.name}: functions belong in the paper's package or core/"
+
+
+# -- the static analysis on small made-up packages: the forms a stages module may bind names in --
+
+
+def _pkg(tmp_path: Path, stages: str, **modules: str) -> Path:
+    """src/paperdag/papers/toy/ with stages.py and the given modules (name -> source)."""
+    pkg = tmp_path / "src/paperdag/papers/toy"
+    pkg.mkdir(parents=True)
+    for d in (tmp_path / "src/paperdag", tmp_path / "src/paperdag/papers", pkg):
+        (d / "__init__.py").write_text("")
+    (tmp_path / "src/paperdag/core").mkdir()
+    (tmp_path / "src/paperdag/core/__init__.py").write_text("")
+    (tmp_path / "src/paperdag/core/stage.py").write_text("def stage(name):\n    return lambda f: f\n")
+    (pkg / "stages.py").write_text("from paperdag.core.stage import stage\n" + stages)
+    for name, text in modules.items():
+        (pkg / f"{name}.py").write_text(text)
+    return tmp_path / "src"
+
+
+def _uses(src: Path, stage: str = "toy.a", extra: tuple[str, ...] = ()) -> set[str]:
+    return {m.rsplit(".", 1)[-1] for m in codeinputs.stage_modules(stage, src, extra) if m.startswith("paperdag.papers.toy.")}
+
+
+STAGE_A = '\n\n@stage("toy.a")\ndef a(ctx):\n    return {body}\n'
+
+
+@pytest.mark.parametrize(
+    "top, body",
+    [
+        ("try:\n    from .m import f\nexcept ImportError:\n    f = None\n", "f()"),  # import in try/except
+        ("import sys\nif sys.version_info >= (3, 8):\n    from . import m\n", "m.f()"),  # import under if
+        ("from .m import *\n", "f()"),  # star import: the names it binds are not visible
+        ("from . import m\n\ndef g():\n    return m.f()\n\ng = staticmethod(g)\n", "g()"),  # helper rebound
+        ("from . import m\nA, B = m.f(), 2\n", "A"),  # tuple target
+        ("from . import m\nREG = {}\nREG['x'] = m.f\n", "REG['x']()"),  # registry filled at module level
+        ("from . import m\nimport sys\nif sys.platform:\n    def g():\n        return m.f()\n", "g()"),  # def under if
+    ],
+)
+def test_closure_follows_every_module_level_binding(tmp_path, top, body):
+    src = _pkg(tmp_path, top + STAGE_A.format(body=body), m="def f():\n    return 1\n")
+    assert "m" in _uses(src)
+
+
+def test_closure_keeps_unrelated_imports_apart(tmp_path):
+    """The precision the analysis exists for: a stage that does not use a module-level import."""
+    src = _pkg(tmp_path, "from . import m\n\ndef g():\n    return m.f()\n" + STAGE_A.format(body="1"), m="def f():\n    return 1\n")
+    assert "m" not in _uses(src)
+
+
+def test_closure_of_a_module_loaded_by_name_includes_its_package(tmp_path):
+    """`extra` modules (papers.<slug>.aggregate, loaded by core.results) run their package's
+    __init__ on import, like any other import."""
+    src = _pkg(tmp_path, STAGE_A.format(body="1"), agg="x = 1\n")
+    (src / "paperdag/papers/other").mkdir()
+    (src / "paperdag/papers/other/__init__.py").write_text("")
+    (src / "paperdag/papers/other/agg.py").write_text("x = 1\n")
+    mods = codeinputs.stage_modules("toy.a", src, ("paperdag.papers.other.agg",))
+    assert "paperdag.papers.other" in mods
+
+
+@pytest.mark.parametrize(
+    "top, body",
+    [
+        ("import paperdag.papers.toy.m as c\n", "c.f()"),
+        ("from . import m\n", "m.f()"),
+        ("from .m import f as g\n", "g()"),
+        ("from . import m\n\nclass H:\n    def run(self):\n        return m.f()\n", "H().run()"),  # helper class
+        ("from . import m\n\ndef g(x=m.f):\n    return x()\n", "g()"),  # default argument of a helper
+        ("from . import m\n", "[m for m in range(3)]"),  # shadowed inside: over-approximated, never missed
+    ],
+)
+def test_closure_follows_names_in_every_use(tmp_path, top, body):
+    src = _pkg(tmp_path, top + STAGE_A.format(body=body), m="def f():\n    return 1\n")
+    assert "m" in _uses(src)
+
+
+def test_closure_resolves_relative_imports_in_a_package_init(tmp_path):
+    src = _pkg(tmp_path, "from . import m\n" + STAGE_A.format(body="m.x"), m="from . import sub\nx = 1\n")
+    (src / "paperdag/papers/toy/__init__.py").write_text("from .n import y\nfrom .. import toy as _t\n")
+    (src / "paperdag/papers/toy/n.py").write_text("y = 1\n")
+    (src / "paperdag/papers/toy/sub").mkdir()
+    (src / "paperdag/papers/toy/sub/__init__.py").write_text("from .leaf import z\n")
+    (src / "paperdag/papers/toy/sub/leaf.py").write_text("z = 1\n")
+    assert {"m", "n", "sub", "sub.leaf"} <= {m.removeprefix("paperdag.papers.toy.") for m in codeinputs.stage_modules("toy.a", src)}
+
+
+def test_closure_follows_a_decorator_of_the_stage(tmp_path):
+    stages = 'from . import m\n\ndef deco(fn):\n    m.f()\n    return fn\n\n@deco\n@stage("toy.a")\ndef a(ctx):\n    return 1\n'
+    src = _pkg(tmp_path, stages, m="def f():\n    return 1\n")
+    assert "m" in _uses(src)

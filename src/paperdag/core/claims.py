@@ -14,7 +14,8 @@ verdict. Rows are of three kinds (`kind:` in the config, default `claim`):
   - *reproduced, weaker*: reproduced, but the claim's effect is under half the paper's comparable
     number (ours / paper < 0.5; `at_least` and `same_sign` claims, see `comparable_paper_number`);
   - *inconclusive*: the mean passes but the interval does not; or n < the claim's `min_n`; or a
-    single measurement (n = 1: no replicates, no interval), which is never "reproduced";
+    single measurement (n = 1: no replicates, no interval), which is never "reproduced"; or a
+    mean whose std is not written (missing, null, NaN: no interval either);
   - *not reproduced*: the check fails for our mean;
   - *not measured*: this scale does not measure the claim's metric.
 - **check** (true by construction, a correctness identity): *check passed* / *check failed*,
@@ -65,7 +66,7 @@ def _stat(metrics: dict, key: str) -> dict | None:
             # the verdict counts runs, never the prompts
             if v.get("runs") is not None and (n is None or v["runs"] < n):
                 n = v["runs"]
-            return {"mean": v.get("mean"), "std": v.get("std", 0.0), "n": n}
+            return {"mean": v.get("mean"), "std": v.get("std"), "n": n}  # no std: unknown, not 0
         return {"mean": float(v), "std": 0.0, "n": 1}
     v = metrics.get(key)
     if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -75,6 +76,8 @@ def _stat(metrics: dict, key: str) -> dict | None:
 
 def check_claim(claim: dict, ours: float) -> bool:
     kind = claim["check"]
+    if math.isnan(ours):  # a broken measurement passes no check (NaN > 0 is False, so is NaN < 0)
+        return False
     if kind == "at_least":
         return ours >= claim["threshold"]
     if kind == "at_most":
@@ -160,6 +163,8 @@ def _own_verdict(c: dict, m: float, sd: float, n: int, row: dict) -> tuple[str, 
         return "inconclusive", f"n = {n} independent runs < min_n = {c['min_n']}"
     if n < 2:
         return "inconclusive", "a single measurement (n = 1): no replicates, no interval"
+    if sd is None or not math.isfinite(sd):
+        return "inconclusive", f"n = {n} runs but no std of them: no interval"
     lo, hi = verdict_interval(c, m, sd, n)
     what = "90 % two-sided interval" if c["check"] == "within" else "95 % one-sided bound"
     if not interval_holds(c, lo, hi):
@@ -228,7 +233,7 @@ def evaluate_claims(claims: list[dict], metrics: dict, scale: str) -> list[dict[
         if st is None or st["mean"] is None or not applies:
             row.update(ours=None, ours_std=None, n=0, verdict="not measured", reason="this scale does not measure it")
         else:
-            m, sd, n = st["mean"], st["std"] or 0.0, max(1, st["n"] or 1)
+            m, sd, n = st["mean"], st["std"], max(1, st["n"] or 1)
             p = comparable_paper_number(c)
             if kind == "claim" and p:
                 row["ratio"] = m / p

@@ -8,8 +8,9 @@ the stage and everything downstream of it; editing a module no stage of a rule u
 
 Precision inside the stages module: a stages module holds several stages, so its module-level
 imports are attributed to a stage only if the stage's function uses the imported name (directly
-or through module-level helper functions of the same file it calls); imports written inside the
-function count too. Every other module is taken whole: all its imports, at module level or inside
+or through module-level helper functions, classes and assignments of the same file it uses, in
+whatever form or block they are bound: `_bindings`); imports written inside the function count too;
+star imports, whose names cannot be seen, count for every stage. Every other module is taken whole: all its imports, at module level or inside
 functions, are in the closure (an over-approximation that can only rerun too much, never too
 little).
 
@@ -120,6 +121,59 @@ def _stage_function(tree: ast.Module, name: str) -> ast.FunctionDef | None:
     return None
 
 
+def _bindings(body, mod: str, src: Path):
+    """Module-level bindings of a stages module, in every form a statement can bind a name in:
+    imported name -> modules; name -> the statements that bind or fill it (defs, classes,
+    assignments of any target, `REG[k] = ...`, module-level calls that mention it), found inside
+    module-level if/try/with/for blocks too; and the modules of star imports, whose names cannot
+    be seen (attributed to every stage)."""
+    imported: dict[str, set[str]] = {}
+    helpers: dict[str, list[ast.AST]] = {}
+    always: set[str] = set()
+
+    def bind(name: str, node: ast.AST) -> None:
+        helpers.setdefault(name, []).append(node)
+
+    def visit(stmts) -> None:
+        for node in stmts:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    imported.setdefault((a.asname or a.name).split(".")[0], set()).update(_imports_in([node], mod, False, src))
+            elif isinstance(node, ast.ImportFrom):
+                for a in node.names:
+                    one = ast.ImportFrom(module=node.module, names=[a], level=node.level)
+                    mods = _imports_in([one], mod, False, src)
+                    if a.name == "*":
+                        always.update(mods)
+                    else:
+                        imported.setdefault(a.asname or a.name, set()).update(mods)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bind(node.name, node)
+            elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)) or type(node).__name__ == "TryStar":
+                for sub in (getattr(node, "target", None), *(i.optional_vars for i in getattr(node, "items", ()))):
+                    for n in ast.walk(sub) if sub is not None else ():
+                        if isinstance(n, ast.Name):
+                            bind(n.id, node)
+                for field in ("body", "orelse", "finalbody"):
+                    visit(getattr(node, field, ()))
+                for h in getattr(node, "handlers", ()):
+                    if h.name:
+                        bind(h.name, h)
+                    visit(h.body)
+            else:  # assignments (any target), module-level calls that fill a registry, ...
+                if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                else:
+                    targets = [node]
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            bind(n.id, node)
+
+    visit(body)
+    return imported, helpers, always
+
+
 def stages_module(stage: str) -> str:
     if "." not in stage:
         raise PaperdagError(f"stage names look like <slug>.<stage>, got '{stage}'")
@@ -140,26 +194,8 @@ def stage_modules(stage: str, src: Path | None = None, extra: tuple[str, ...] = 
     if fn is None:
         raise PaperdagError(f"stage '{stage}' is not defined in {path} (no @stage(\"{stage}\") function)")
 
-    # module-level bindings of the stages module: imported names -> modules, helper functions
-    imported: dict[str, set[str]] = {}
-    helpers: dict[str, ast.AST] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                imported.setdefault((a.asname or a.name).split(".")[0], set()).update(_imports_in([node], mod, False, src))
-        elif isinstance(node, ast.ImportFrom):
-            for a in node.names:
-                one = ast.ImportFrom(module=node.module, names=[a], level=node.level)
-                imported.setdefault(a.asname or a.name, set()).update(_imports_in([one], mod, False, src))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            helpers[node.name] = node
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for t in targets:
-                if isinstance(t, ast.Name):
-                    helpers[t.id] = node
-
-    used_modules: set[str] = set()
+    imported, helpers, always = _bindings(tree.body, mod, src)
+    used_modules: set[str] = set(always)
     seen: set[str] = set()
     todo: list[ast.AST] = [fn]
     while todo:
@@ -169,12 +205,12 @@ def stage_modules(stage: str, src: Path | None = None, extra: tuple[str, ...] = 
             if isinstance(n, ast.Name) and n.id not in seen:
                 seen.add(n.id)
                 used_modules |= imported.get(n.id, set())
-                if n.id in helpers and helpers[n.id] is not fn:
-                    todo.append(helpers[n.id])
+                todo.extend(h for h in helpers.get(n.id, ()) if h is not fn)
     # the stages module's package __init__ files run on import too
     used_modules |= _with_parents(mod, src)
     used_modules.add(RUNNER)
-    used_modules.update(extra)
+    for e in extra:  # loaded by name: its package's __init__ files run too
+        used_modules |= _with_parents(e, src)
     closure: set[str] = {mod}  # the stages module itself, but not whole: only what this stage uses
     used_modules.discard(mod)
     for m in used_modules:

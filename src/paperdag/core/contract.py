@@ -34,7 +34,7 @@ def _leaf_keys(d: dict, prefix: str = "", depth: int = 2) -> list[str]:
 def _documented(key: str, text: str) -> bool:
     """A key is documented if its section names it, or names its parent as a whole (`a`, `a.*`)
     or in a brace list (`a.{x,b}`)."""
-    if f"`{key}`" in text or f"`{key}." in text or f"{key}`" in text:
+    if f"`{key}`" in text or f"`{key}." in text:
         return True
     parts = key.split(".")
     for i in range(1, len(parts)):

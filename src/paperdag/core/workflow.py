@@ -65,13 +65,11 @@ class Helpers:
         """Params slice for a job: a function of the job's wildcards returning
         config/papers/<slug>.yaml's `base` merged with `scales[<scale>]`, narrowed to `keys`
         (each a top-level section). Only these values go into the job's params, so changing any
-        other key does not rerun it."""
+        other key does not rerun it; no keys: the job reads no config (params `{}`)."""
 
         def get(wildcards):
             full = self.params(slug, wildcards.scale)
-            if keys:
-                full = {k: full[k] for k in keys}
-            return json.dumps(full, sort_keys=True)
+            return json.dumps({k: full[k] for k in keys}, sort_keys=True)
 
         return get
 
