@@ -71,6 +71,18 @@ def test_single_measurements_and_min_n():
     assert _v(_claim(), _m(-1.0, 0.0, 1)) == "not reproduced"
     assert _v(_claim(min_n=3), _m(5.0, 0.1, 2)) == "inconclusive"
     assert _v(_claim(min_n=3), _m(5.0, 0.1, 3)) == "reproduced"
+    # too few runs to assert either way: a failing mean is inconclusive too, not "not reproduced"
+    assert _v(_claim(min_n=3), _m(-5.0, 0.1, 2)) == "inconclusive"
+    assert _v(_claim(min_n=3), _m(-5.0, 0.0, 1)) == "inconclusive"
+
+
+def test_at_most_claims_about_a_drop_compare_magnitude():
+    # the paper: a drop of 10 points; ours: a drop of 2 (same direction, a fifth of the size)
+    c = _claim(check="at_most", threshold=-1.0, paper_value=-10.0)
+    assert _v(c, _m(-2.0, 0.1, 5)) == "reproduced, weaker"
+    assert _v(c, _m(-8.0, 0.1, 5)) == "reproduced"
+    # an upper bound on a positive quantity (an error at most 5) has no effect size to compare
+    assert _v(_claim(check="at_most", threshold=5.0, paper_value=4.0), _m(0.5, 0.1, 5)) == "reproduced"
     assert _v(_claim(metric="absent"), _m(5.0, 0.1, 3)) == "not measured"
     assert _v(_claim(scales=["paper"]), _m(5.0, 0.1, 3)) == "not measured"
     # 2000 prompts of one trained model are one run, not 2000 (pseudo-replication)

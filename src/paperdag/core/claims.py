@@ -12,11 +12,13 @@ verdict. Rows are of three kinds (`kind:` in the config, default `claim`):
     t-interval lies inside paper_value ± tolerance (two one-sided 5 % tests, TOST). Under a null
     effect (true mean exactly at the threshold) this says "reproduced" at most 5 % of the time;
   - *reproduced, weaker*: reproduced, but the claim's effect is under half the paper's comparable
-    number (ours / paper < 0.5; `at_least` and `same_sign` claims, see `comparable_paper_number`);
-  - *inconclusive*: the mean passes but the interval does not; or n < the claim's `min_n`; or a
+    number (ours / paper < 0.5; `at_least` and `same_sign` claims, and `at_most` claims whose
+    paper number is a negative effect such as a drop; see `comparable_paper_number`);
+  - *inconclusive*: the mean passes but the interval does not; or n < the claim's `min_n`, whether
+    the mean passes or fails (too few runs to assert either way); or a
     single measurement (n = 1: no replicates, no interval), which is never "reproduced"; or a
     mean whose std is not written (missing, null, NaN: no interval either);
-  - *not reproduced*: the check fails for our mean;
+  - *not reproduced*: the check fails for our mean (with at least `min_n` runs);
   - *not measured*: this scale does not measure the claim's metric.
 - **check** (true by construction, a correctness identity): *check passed* / *check failed*,
   decided on the measured value (the mean where runs are averaged); no interval, any n.
@@ -157,10 +159,11 @@ def _own_verdict(c: dict, m: float, sd: float, n: int, row: dict) -> tuple[str, 
         return "analytic", f"formula value; criterion {'holds' if holds else 'does not hold'}"
     if kind == "check":
         return ("check passed", "holds") if holds else ("check failed", "fails for the measured value")
+    if n < c.get("min_n", 1):  # too few runs to assert either way, a failing mean included
+        return "inconclusive", (f"n = {n} independent runs < min_n = {c['min_n']} "
+                                f"(the mean {'passes' if holds else 'fails'} the check)")
     if not holds:
         return "not reproduced", "the check fails for our mean"
-    if n < c.get("min_n", 1):
-        return "inconclusive", f"n = {n} independent runs < min_n = {c['min_n']}"
     if n < 2:
         return "inconclusive", "a single measurement (n = 1): no replicates, no interval"
     if sd is None or not math.isfinite(sd):
@@ -169,7 +172,11 @@ def _own_verdict(c: dict, m: float, sd: float, n: int, row: dict) -> tuple[str, 
     what = "90 % two-sided interval" if c["check"] == "within" else "95 % one-sided bound"
     if not interval_holds(c, lo, hi):
         return "inconclusive", f"mean passes, the {what} does not"
-    if c["check"] in ("at_least", "same_sign") and row.get("ratio") is not None and row["ratio"] < WEAKER_BELOW:
+    # magnitude: an effect in the paper's direction but under half its size (for at_most claims
+    # only where the paper's number is a negative effect, e.g. a drop; an upper bound on a
+    # positive quantity has no "size of effect" to compare)
+    directional = c["check"] in ("at_least", "same_sign") or (c["check"] == "at_most" and (comparable_paper_number(c) or 0) < 0)
+    if directional and row.get("ratio") is not None and row["ratio"] < WEAKER_BELOW:
         return "reproduced, weaker", f"the {what} passes; ours / paper = {row['ratio']:.2f} < {WEAKER_BELOW}"
     return "reproduced", f"the {what} passes"
 
