@@ -151,11 +151,64 @@ def cmd_list(args, extra) -> int:
     return 0
 
 
+def _rebuild_ledgers(root: Path, scale: str, slugs: list[str]) -> None:
+    """Re-evaluate the claims of `slugs` from their existing metrics.json (+ timing.json) with the
+    current claims config and verdict rule, then SUMMARY.md: what the claims and summary rules do,
+    without Snakemake (so a checkout holding only the tracked results, with no intermediate
+    artifacts, does not retrain). Runtimes come from benchmark files, else from the previous
+    summary.json."""
+    from .core import results as R
+    from .core.stage import run_job
+    from .core.workflow import claims_cfg
+
+    base = root / "results" / scale
+    done = []
+    for slug in slugs:
+        cfg = PaperConfig(slug, root)
+        metrics = base / slug / "metrics.json"
+        if not metrics.exists():
+            print(f"paperdag: {slug}: no {metrics.relative_to(root)}; skipped", file=sys.stderr)
+            continue
+        inputs = {"metrics": str(metrics)}
+        timing = base / slug / "timing.json"
+        if R.has_timing(slug) and timing.exists():
+            inputs["timing"] = str(timing)
+        io = {"input": inputs, "output": {"claims": str(base / slug / "claims.json"), "md": str(base / slug / "tables" / "claims.md")},
+              "wildcards": {"scale": scale, "slug": slug}}
+        if run_job("core.claims", io, json.loads(claims_cfg(cfg, scale))):
+            raise PaperdagError(f"{slug}: rebuilding the ledger failed")
+        done.append(slug)
+    prev = {}
+    if (base / "summary.json").exists():
+        for r in json.loads((base / "summary.json").read_text()).get("rows", []):
+            prev[r["slug"]] = r.get("runtime_s")
+    elif (base / "SUMMARY.md").exists():  # the tracked table: its last column is the runtime
+        for line in (base / "SUMMARY.md").read_text().splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) > 2 and cells[0] in slugs + available_papers(root) and cells[-1].isdigit():
+                prev[cells[0]] = float(cells[-1])
+    from .core.summary import paper_runtime_s
+
+    runtimes = {s: (paper_runtime_s(base / s) or prev.get(s) or 0.0) for s in done}
+    papers = available_papers(root)
+    have = [s for s in papers if (base / s / "claims.json").exists()]
+    for s in have:
+        runtimes.setdefault(s, paper_runtime_s(base / s) or prev.get(s) or 0.0)
+    io = {"input": {"claims": [str(base / s / "claims.json") for s in have]},
+          "output": {"md": str(base / "SUMMARY.md"), "json": str(base / "summary.json")}, "wildcards": {"scale": scale}}
+    cfg = {"papers": have, "titles": {s: PaperConfig(s, root).title for s in have}, "runtimes": runtimes}
+    if run_job("core.summary", io, cfg):
+        raise PaperdagError("rebuilding SUMMARY.md failed")
+    print(f"paperdag: ledgers rebuilt from metrics for {', '.join(done)}; {base.relative_to(root)}/SUMMARY.md")
+
+
 def cmd_claims(args, extra) -> int:
     from .core.claims import claims_markdown
 
     root = repo_root()
     slugs = args.papers or available_papers(root)
+    if args.rebuild:
+        _rebuild_ledgers(root, args.scale, slugs)
     rc = 0
     for slug in slugs:
         PaperConfig(slug, root)
@@ -274,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("claims", help="print the claims ledger")
     p.add_argument("papers", nargs="*")
+    p.add_argument("--rebuild", action="store_true",
+                   help="first re-evaluate the ledgers and SUMMARY.md from the existing metrics.json (no jobs run)")
     scale_arg(p)
     p.set_defaults(fn=cmd_claims)
 

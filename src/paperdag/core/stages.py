@@ -36,7 +36,7 @@ def summary(ctx):
         ledgers[slug] = read_json(path)["claims"]
     papers = [p for p in ctx.params["papers"] if p in ledgers]
     scale_dir = Path(ctx.output.md).parent
-    rows = summary_rows(scale_dir, papers, ledgers)
+    rows = summary_rows(scale_dir, papers, ledgers, ctx.params.get("runtimes"))
     write_json(ctx.output.json, {"scale": scale_dir.name, "rows": rows})
     write_text(ctx.output.md, summary_markdown(scale_dir.name, rows, ctx.params["titles"]))
     if ctx.output.get("provenance"):
