@@ -266,6 +266,26 @@ def test_training_resumes_bit_identically(tmp_path, monkeypatch):
         assert torch.equal(v, w), k
 
 
+def test_run_list_and_seeded_configs():
+    """One job per (method, seed): `seeds` runs of the main comparison, `ablation_seeds` of the
+    rest; run s offsets the model and data seeds by s; bad cross-key configs name the key."""
+    from paperdag.core.errors import PaperdagError
+    from paperdag.papers.dataset_decomposition import plan
+
+    p = {"run_methods": ["cc", "cc_dm", "dd_a", "dd_main"], "baseline": "cc", "dm_baseline": "cc_dm", "main_dd": "dd_main",
+         "seeds": 3, "ablation_seeds": 1, "train": {"seed": 10, "data_seed": 20},
+         "methods": {"cc": {"kind": "cc"}, "cc_dm": {"kind": "cc_dm"}, "dd_a": {"kind": "dd"}, "dd_main": {"kind": "dd"}},
+         "ablation": {"uniform": "dd_a", "grow_p2_1": "dd_a", "grow_p2_8": "dd_main"}}
+    assert plan.runs(p) == [("cc", 0), ("cc", 1), ("cc", 2), ("cc_dm", 0), ("cc_dm", 1), ("cc_dm", 2), ("dd_a", 0), ("dd_main", 0), ("dd_main", 1), ("dd_main", 2)]
+    q = plan.seeded(p, 2)
+    assert (q["train"]["seed"], q["train"]["data_seed"]) == (12, 22) and p["train"]["seed"] == 10
+    plan.check(p, "cfg")
+    with pytest.raises(PaperdagError, match="main_dd"):
+        plan.check({**p, "main_dd": "cc_dm"}, "cfg")
+    with pytest.raises(PaperdagError, match="ablation_seeds"):
+        plan.check({**p, "ablation_seeds": 4}, "cfg")
+
+
 def test_to_target_interpolates():
     from paperdag.papers.dataset_decomposition.aggregate import to_target
 
@@ -324,15 +344,21 @@ def test_smoke_pipeline_end_to_end(repo):
     m = json.loads((out / "metrics.json").read_text())
     assert m["corpus"]["conserved"] is True
     assert set(m["methods"]) == {"cc", "cc_dm", "dd_uniform_1", "dd_grow_p2_1", "dd_grow_p2_8"}
+    # one job per (method, seed): the main comparison over `seeds` runs, the ablation over one
+    assert {k: v["seeds"] for k, v in m["methods"].items()} == {"cc": [0, 1], "cc_dm": [0, 1], "dd_grow_p2_8": [0, 1], "dd_uniform_1": [0], "dd_grow_p2_1": [0]}
     tokens = {v["total_tokens"] for v in m["methods"].values()}
     assert len(tokens) == 1  # every method saw the same number of tokens
     assert "train_seconds" not in (out / "metrics.json").read_text()
+    # the two seeds are different runs (init and data), the claims' n counts them
+    ps = m["methods"]["cc"]["per_seed"]
+    assert ps["0"]["final_val_loss"] != ps["1"]["final_val_loss"]
+    assert m["claims_inputs"]["final_val_loss_gain"]["n"] == 2 and m["claims_inputs"]["cycles_val_loss_gain"]["n"] == 1
     bench = json.loads((out / "timing.json").read_text())
     assert bench["methods"]["cc"]["train_seconds"] > 0
     claims = json.loads((out / "claims.json").read_text())
     assert claims
     # metrics.json is byte-identical when a DD run and a document-masked run are retrained
     first = (out / "metrics.json").read_bytes()
-    rerun = [f"results/smoke/dataset_decomposition/runs/{m}.json" for m in ("dd_grow_p2_8", "cc_dm")]
+    rerun = [f"results/smoke/dataset_decomposition/runs/{m}/seed1.json" for m in ("dd_grow_p2_8", "cc_dm")]
     snakemake(repo, "--forcerun", *rerun, "--", *targets, timeout=900)
     assert (out / "metrics.json").read_bytes() == first

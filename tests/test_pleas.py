@@ -290,7 +290,7 @@ def test_paper_path_on_tiny_standin(tmp_path):
         "model": {"resnet": {"depths": [1, 1], "hidden_sizes": [16, 24], "embedding_size": 8,
                              "init_a": str(tmp_path / "rn_a"), "init_b": str(tmp_path / "rn_b")}},
         "train": {"epochs": 2, "batch_size": 8, "checkpoint_every": 1, "bn_batch": 8},
-        "merge": {"batch_size": 8, "max_samples_per_model": 16, "ls": {"positions_per_image": 4, "adam_steps": 5},
+        "merge": {"batch_size": 8, "max_samples_per_model": None, "ls": {"positions_per_image": 4, "adam_steps": 5},
                   "matchings": ["activation", "weight"]},
     })
     io = lambda inp, outp, wc: {"input": inp, "output": outp, "wildcards": {"scale": "paper", **wc}}
@@ -306,5 +306,63 @@ def test_paper_path_on_tiny_standin(tmp_path):
         assert e["flops_ratio"]["1"] == pytest.approx(1.0) and e["flops_ratio"]["2"] == pytest.approx(2.0)
         for m in ("perm_activation", "pleas_activation", "pleas_adam_weight", "pleas_free"):
             assert 0.0 <= e["curves"][m]["1"]["avg"] <= 1.0
-        # 2x with per-branch BatchNorm statistics = the ensemble
+        # 2x with per-branch BatchNorm statistics = the ensemble (merge data = all training data:
+        # the merged branches get the same BatchNorm statistics as the sources)
         assert e["curves"]["pleas_activation"]["2"]["avg"] == pytest.approx(e["ensemble"]["avg"], abs=1e-9)
+
+
+def _digits_params():
+    from pathlib import Path
+
+    from paperdag.core.config import PaperConfig
+
+    return PaperConfig("pleas", Path(__file__).resolve().parents[1]).params("smoke")
+
+
+def test_validation_split_is_carved_from_training_data_only():
+    """Validation = a stratified share of each task's training data: train and val partition the
+    original training set, the test set is untouched."""
+    from paperdag.papers.pleas.data import carve_validation, make_digits
+
+    p = _digits_params()["data"]
+    full = make_digits(p)
+    d = carve_validation({k: v.copy() for k, v in full.items()}, p)
+    rows = lambda x: {r.tobytes() for r in x}  # noqa: E731
+    for s in ("labels", "domains"):
+        for t in ("a", "b"):
+            tr, va, te = d[f"{s}_{t}_train_x"], d[f"{s}_{t}_val_x"], d[f"{s}_{t}_test_x"]
+            assert len(tr) + len(va) == len(full[f"{s}_{t}_train_x"])
+            assert rows(tr) | rows(va) == rows(full[f"{s}_{t}_train_x"])
+            assert not rows(va) & rows(tr)
+            assert np.array_equal(te, full[f"{s}_{t}_test_x"])
+            assert abs(len(va) / len(full[f"{s}_{t}_train_x"]) - p["val_frac"]) < 0.05
+            assert set(np.unique(d[f"{s}_{t}_val_y"])) == set(np.unique(d[f"{s}_{t}_train_y"]))
+
+
+def test_ridge_is_chosen_on_validation_accuracy_over_budgets_below_two():
+    from paperdag.papers.pleas.evaluate import select_ridge
+
+    acc = lambda *v: {k: {"avg": x} for k, x in zip(("1", "1.5", "2"), v)}  # noqa: E731
+    # 0.1 wins below 2x; the 2x column (the ensemble for every ridge) is ignored
+    assert select_ridge({"0.01": acc(0.80, 0.85, 0.99), "0.1": acc(0.82, 0.86, 0.90), "1": acc(0.70, 0.75, 0.90)}, ["1", "1.5", "2"]) == 0.1
+    # ties go to the first value of the grid
+    assert select_ridge({"0.01": acc(0.8, 0.9, 0.9), "0.1": acc(0.8, 0.9, 0.9)}, ["1", "1.5", "2"]) == 0.01
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"claims_matching": "weight"}, "claims_matching"),
+        ({"merge": {"budgets": [1.25, 1.5, 2.0]}}, "merge.budgets"),
+        ({"claims_large_budget": 1.9}, "claims_large_budget"),
+    ],
+)
+def test_cross_key_checks_name_the_key(change, key):
+    from paperdag.core.config import deep_merge
+    from paperdag.core.errors import PaperdagError
+    from paperdag.papers.pleas.plan import check
+
+    p = _digits_params()
+    check(p, "config/papers/pleas.yaml (scale smoke)")
+    with pytest.raises(PaperdagError, match=key.replace(".", r"\.")):
+        check(deep_merge(p, change), "config/papers/pleas.yaml (scale smoke)")

@@ -27,7 +27,18 @@ def test_pleas_smoke_end_to_end(repo):
     assert (out / "figures" / "accuracy_vs_budget.png").stat().st_size > 10_000
     claims = json.loads((out / "claims.json").read_text())
     rows = claims["claims"] if isinstance(claims, dict) else claims
-    assert len(rows) == 14
+    assert len(rows) == 16
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["labels_pleas_gain_headline"]["requires"] == ["labels_merge_beats_trivial", "labels_weight_avg_far_below"]
+    # selection on validation only: the chosen budget of each pair has the largest validation gain
+    for s in ("labels", "domains"):
+        sel = m["settings"][s]["selection"]
+        ev = json.loads((out / "evals" / s / "seed0.json").read_text())
+        below = [k for k in ev["flops_ratio"] if float(k) < 2]
+        gains = {k: ev["val_curves"]["pleas_activation"][k]["avg"] - ev["val_curves"]["perm_activation"][k]["avg"] for k in below}
+        assert sel["best_budget"][str(ev["seed"])] == float(max(gains, key=lambda k: (round(gains[k], 9), -float(k))))
+        assert sel["ridge_chosen"][str(ev["seed"])]["pleas_activation"] in sel["ridge_grid"]
+    assert (out / "tables" / "selection.md").exists()
     # same config -> same bytes: one merge job rerun by hand writes an identical evals file
     from paperdag.core.config import PaperConfig
     from paperdag.core.stage import run_job

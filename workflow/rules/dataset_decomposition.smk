@@ -1,8 +1,9 @@
 # dataset_decomposition: fetch (read + tokenise the corpus once) -> decompose (power-of-two
-# buckets) -> train (one job per method: concat-and-chunk, + document mask, DD with each length
-# curriculum) and cost (seconds per step by sequence length) -> metrics + tables -> figures ->
+# buckets) -> train (one job per method and seed: concat-and-chunk, + document mask, DD with each
+# length curriculum; the main comparison over `seeds` runs, the ablation over `ablation_seeds`) and cost (seconds per step by sequence length) -> metrics + tables -> figures ->
 # claims (common.smk).
-# Config: config/papers/dataset_decomposition.yaml. Code: src/paperdag/papers/dataset_decomposition/ (outputs: report.py).
+# Config: config/papers/dataset_decomposition.yaml. Code: src/paperdag/papers/dataset_decomposition/
+# (job list: plan.py; outputs: report.py).
 
 
 # Real English documents (Debian dict-gcide entries; hub dataset at paper scale), a tokenizer
@@ -43,27 +44,30 @@ use rule stage as dataset_decomposition_decompose with:
         **JOB("dataset_decomposition.decompose", "decompose", "train"),
 
 
-# One method trained from scratch on the same number of tokens per step and in total;
-# validation loss at fixed steps; resumes from safetensors checkpoints.
+# One method, one seed (model init and data draws), trained from scratch on the same number of
+# tokens per step and in total; validation loss at fixed steps; resumes from safetensors checkpoints.
 use rule stage as dataset_decomposition_train with:
     input:
         corpus=rules.dataset_decomposition_fetch.output.corpus,
         buckets=rules.dataset_decomposition_decompose.output.buckets,
         code=CODE("dataset_decomposition.train"),
     output:
-        run="results/{scale}/dataset_decomposition/runs/{method}.json",
-        timing="results/{scale}/dataset_decomposition/runs/{method}.timing.json",
-        model="results/{scale}/dataset_decomposition/models/{method}.safetensors",
+        run="results/{scale}/dataset_decomposition/runs/{method}/seed{seed}.json",
+        timing="results/{scale}/dataset_decomposition/runs/{method}/seed{seed}.timing.json",
+        model="results/{scale}/dataset_decomposition/models/{method}/seed{seed}.safetensors",
+    wildcard_constraints:
+        method=r"[A-Za-z0-9_]+",
+        seed=r"\d+",
+    params:
+        **JOB("dataset_decomposition.train", "decompose", "mixture", "model", "train", "methods"),
     log:
-        LOG("dataset_decomposition.train", "{method}"),
+        LOG("dataset_decomposition.train", "{method}-seed{seed}"),
     benchmark:
-        BENCH("dataset_decomposition.train", "{method}")
+        BENCH("dataset_decomposition.train", "{method}-seed{seed}")
     resources:
         mem_mb=lambda wc: 80000 if wc.scale == "paper" else 3000,
         runtime=lambda wc: 4320 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
-    params:
-        **JOB("dataset_decomposition.train", "decompose", "mixture", "model", "train", "methods"),
 
 
 # Measured seconds and analytic FLOPs per step of a fixed number of tokens, by sequence

@@ -1,5 +1,6 @@
-"""Runs -> metrics.json (deterministic: losses, tokens, analytic FLOPs), benchmarks.json
-(measured seconds, which vary from run to run), the curves, and the tables."""
+"""Runs (one per method and seed) -> metrics.json (deterministic: losses, tokens, analytic FLOPs;
+mean ± std over independent runs, claims as paired per-seed differences), timing.json (measured
+seconds, which vary from run to run), the curves, and the tables."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pandas as pd
 
 from paperdag.core.io import read_json
 from paperdag.core.results import Results, Table
+from paperdag.core.stats import mean_std
 
 from .curriculum import odds
 
@@ -33,46 +35,87 @@ def _ratio(base, other):
     return base / other
 
 
+def _run_metrics(r: dict, target: float) -> dict:
+    """One training run's deterministic numbers; `target`: the baseline's final validation loss
+    of the same seed."""
+    curve = r["curve"]
+    return {
+        "final_val_loss": curve[-1]["val_loss"],
+        "final_long_loss": curve[-1]["long_loss"],
+        "flops_per_token": r["flops_total"] / r["total_tokens"],
+        "tokens_to_target": to_target(curve, "val_loss", target, "tokens"),
+        "flops_to_target": to_target(curve, "val_loss", target, "flops"),
+        "mean_seq_len": float(np.mean(r["schedule_lengths"])),
+        "mean_seq_len_token_weighted": float(np.sum(np.square(r["schedule_lengths"])) / np.sum(r["schedule_lengths"])),
+    }
+
+
+def _fmt(ms: dict, digits: int = 4) -> str:
+    if ms["mean"] is None:
+        return "–"
+    return f"{ms['mean']:.{digits}f} ± {ms['std']:.{digits}f} (n={ms['n']})" if ms["n"] > 1 else f"{ms['mean']:.{digits}f} (n=1)"
+
+
 def aggregate(inputs: dict, p: dict) -> Results:
-    runs = {read_json(x)["method"]: read_json(x) for x in inputs["runs"]}
-    timings = {read_json(x)["method"]: read_json(x) for x in inputs["timings"]}
+    runs, timings = {}, {}
+    for x in inputs["runs"]:
+        r = read_json(x)
+        runs[(r["method"], r.get("seed", 0))] = r
+    for x in inputs["timings"]:
+        t = read_json(x)
+        timings[(t["method"], t.get("seed", 0))] = t
     stats, analytic, measured = read_json(inputs["stats"]), read_json(inputs["analytic"]), read_json(inputs["measured"])
     tables: dict[str, Table] = {}
-    base, main = p["baseline"], p["main_dd"]
+    base, main, dm = p["baseline"], p["main_dd"], p["dm_baseline"]
     n_buckets = p["decompose"]["i_max"] - p["decompose"]["i_min"] + 1
     L_max = 1 << p["decompose"]["i_max"]
-    target = runs[base]["curve"][-1]["val_loss"]
+    seeds = {name: sorted(s for (m, s) in runs if m == name) for name in p["run_methods"]}
+    # the target of seed s: the final validation loss of the baseline's run s (paired seeds)
+    target = {s: runs[(base, s)]["curve"][-1]["val_loss"] for s in seeds[base]}
+    per = {name: {s: _run_metrics(runs[(name, s)], target[s]) for s in seeds[name]} for name in p["run_methods"]}
+    for name in per:
+        for s, m in per[name].items():
+            b = per[base][s]
+            m["speedup_tokens_to_target"] = _ratio(b["tokens_to_target"], m["tokens_to_target"])
+            m["speedup_flops_to_target"] = _ratio(b["flops_to_target"], m["flops_to_target"])
+            m["flops_per_token_vs_baseline"] = m["flops_per_token"] / b["flops_per_token"]
+
+    def over(name, key):
+        return mean_std([per[name][s][key] for s in seeds[name]])
+
     methods, bench = {}, {}
     for name in p["run_methods"]:
-        r, tm = runs[name], timings[name]
-        curve = r["curve"]
-        merged = [{**c, "train_seconds": t["train_seconds"]} for c, t in zip(curve, tm["timing"])]
-        fpt = r["flops_total"] / r["total_tokens"]
+        r0 = runs[(name, seeds[name][0])]
         methods[name] = {
-            "kind": r["spec"]["kind"],
-            "steps": r["steps"],
-            "total_tokens": r["total_tokens"],
-            "tokens_per_step": r["tokens_per_step"],
-            "final_val_loss": curve[-1]["val_loss"],
-            "final_long_loss": curve[-1]["long_loss"],
-            "flops_per_token": fpt,
-            "tokens_to_target": to_target(curve, "val_loss", target, "tokens"),
-            "flops_to_target": to_target(curve, "val_loss", target, "flops"),
-            "mean_seq_len": float(np.mean(r["schedule_lengths"])),
-            "mean_seq_len_token_weighted": float(np.sum(np.square(r["schedule_lengths"])) / np.sum(r["schedule_lengths"])),
+            "kind": r0["spec"]["kind"],
+            "steps": r0["steps"],
+            "total_tokens": r0["total_tokens"],
+            "tokens_per_step": r0["tokens_per_step"],
+            "seeds": seeds[name],
+            **{k: over(name, k) for k in ("final_val_loss", "final_long_loss", "speedup_tokens_to_target", "speedup_flops_to_target",
+                                          "flops_per_token", "flops_per_token_vs_baseline", "mean_seq_len", "mean_seq_len_token_weighted")},
+            "tokens_to_target": {str(s): per[name][s]["tokens_to_target"] for s in seeds[name]},
+            "per_seed": {str(s): per[name][s] for s in seeds[name]},
         }
-        bench[name] = {
-            "train_seconds": tm["train_seconds"],
-            "seconds_per_step": tm["train_seconds"] / r["steps"],
-            "seconds_to_target": to_target(merged, "val_loss", target, "train_seconds"),
-            "seconds_per_step_by_length": {k: v[0] / v[1] for k, v in sorted(tm["step_seconds"].items(), key=lambda kv: int(kv[0]))},
-        }
-    for name in methods:
-        methods[name]["speedup_tokens_to_target"] = _ratio(methods[base]["tokens_to_target"], methods[name]["tokens_to_target"])
-        methods[name]["speedup_flops_to_target"] = _ratio(methods[base]["flops_to_target"], methods[name]["flops_to_target"])
-        methods[name]["flops_per_token_vs_baseline"] = methods[name]["flops_per_token"] / methods[base]["flops_per_token"]
-        bench[name]["speedup_seconds_to_target"] = _ratio(bench[base]["seconds_to_target"], bench[name]["seconds_to_target"])
+        secs = []
+        for s in seeds[name]:
+            tm = timings[(name, s)]
+            merged = [{**c, "train_seconds": t["train_seconds"]} for c, t in zip(runs[(name, s)]["curve"], tm["timing"])]
+            secs.append({"train_seconds": tm["train_seconds"], "seconds_per_step": tm["train_seconds"] / runs[(name, s)]["steps"],
+                         "seconds_to_target": to_target(merged, "val_loss", target[s], "train_seconds"),
+                         "seconds_per_step_by_length": {k: v[0] / v[1] for k, v in sorted(tm["step_seconds"].items(), key=lambda kv: int(kv[0]))}})
+        bench[name] = {"per_seed": {str(s): x for s, x in zip(seeds[name], secs)},
+                       "train_seconds": float(np.mean([x["train_seconds"] for x in secs])),
+                       "seconds_per_step": float(np.mean([x["seconds_per_step"] for x in secs]))}
+    for name in bench:
+        sp = [_ratio(bench[base]["per_seed"][str(s)]["seconds_to_target"], bench[name]["per_seed"][str(s)]["seconds_to_target"]) for s in seeds[name]]
+        bench[name]["speedup_seconds_to_target"] = mean_std(sp)
         bench[name]["seconds_vs_baseline"] = bench[name]["train_seconds"] / bench[base]["train_seconds"]
+
+    def gain(a, b, key):
+        """a's loss - b's loss per seed both ran (paired seeds: same init and data seed)."""
+        common = [s for s in seeds[a] if s in seeds[b]]
+        return mean_std([per[a][s][key] - per[b][s][key] for s in common])
 
     quarter = str(L_max // 4)
     cost_cases = analytic["cases"]
@@ -80,22 +123,25 @@ def aggregate(inputs: dict, p: dict) -> Results:
     ci = {
         "speedup_tokens_to_target": methods[main]["speedup_tokens_to_target"],
         "speedup_flops_to_target": methods[main]["speedup_flops_to_target"],
-        "final_val_loss_gain": methods[base]["final_val_loss"] - methods[main]["final_val_loss"],
-        "long_loss_gain": methods[base]["final_long_loss"] - methods[main]["final_long_loss"],
-        "dd_vs_dm_val_loss_gain": methods[p["dm_baseline"]]["final_val_loss"] - methods[main]["final_val_loss"],
-        "dm_val_loss_gain": methods[base]["final_val_loss"] - methods[p["dm_baseline"]]["final_val_loss"],
-        "cost_ratio_vs_baseline": methods[main]["flops_per_token_vs_baseline"],
-        "cost_ratio_vs_quarter_context": methods[main]["flops_per_token"] / fpt_quarter,
+        "final_val_loss_gain": gain(base, main, "final_val_loss"),
+        "long_loss_gain": gain(base, main, "final_long_loss"),
+        "dd_vs_dm_val_loss_gain": gain(dm, main, "final_val_loss"),
+        "dm_val_loss_gain": gain(base, dm, "final_val_loss"),
+        # analytic (a formula on the run's length schedule; the same for every seed of `main`)
+        "cost_ratio_vs_baseline": methods[main]["flops_per_token_vs_baseline"]["mean"],
+        "cost_ratio_vs_quarter_context": methods[main]["flops_per_token"]["mean"] / fpt_quarter,
         "dropped_token_frac": stats["dropped_frac"],
     }
     ab = p["ablation"]
     if all(k in methods for k in (ab["uniform"], ab["grow_p2_1"], ab["grow_p2_8"])):
-        ci["curriculum_long_loss_gain"] = methods[ab["uniform"]]["final_long_loss"] - methods[ab["grow_p2_8"]]["final_long_loss"]
-        ci["cycles_val_loss_gain"] = methods[ab["grow_p2_1"]]["final_val_loss"] - methods[ab["grow_p2_8"]]["final_val_loss"]
+        ci["curriculum_long_loss_gain"] = gain(ab["uniform"], ab["grow_p2_8"], "final_long_loss")
+        ci["cycles_val_loss_gain"] = gain(ab["grow_p2_1"], ab["grow_p2_8"], "final_val_loss")
     metrics = {
-        "target_val_loss": target,
+        "units": "losses in nats/token on held-out documents; mean ± std over independent training runs (seeds, n); gains = paired differences per seed",
+        "target_val_loss": {str(s): v for s, v in target.items()},
         "baseline": base,
         "main_dd": main,
+        "main_methods": [base, dm, main],
         "corpus": stats,
         "methods": methods,
         "cost_analytic": analytic,
@@ -113,16 +159,13 @@ def aggregate(inputs: dict, p: dict) -> Results:
         "measured_speedup_seconds_to_target": bench[main]["speedup_seconds_to_target"],
     }
 
-    rows = []
+    rows, trow = [], []
     for name in p["run_methods"]:
-        tm = timings[name]["timing"]
-        for c, t in zip(runs[name]["curve"], tm):
-            rows.append({"method": name, "step": c["step"], "tokens": c["tokens"], "flops": c["flops"], "val_loss": c["val_loss"], "long_loss": c["long_loss"]})
+        for s in seeds[name]:
+            for c, t in zip(runs[(name, s)]["curve"], timings[(name, s)]["timing"]):
+                rows.append({"method": name, "seed": s, "step": c["step"], "tokens": c["tokens"], "flops": c["flops"], "val_loss": c["val_loss"], "long_loss": c["long_loss"]})
+                trow.append({"method": name, "seed": s, "step": c["step"], "tokens": c["tokens"], "train_seconds": t["train_seconds"], "val_loss": c["val_loss"]})
     tables["val_loss"] = Table(pd.DataFrame(rows))
-    trow = []
-    for name in p["run_methods"]:
-        for c, t in zip(runs[name]["curve"], timings[name]["timing"]):
-            trow.append({"method": name, "step": c["step"], "tokens": c["tokens"], "train_seconds": t["train_seconds"], "val_loss": c["val_loss"]})
     tables["val_loss_seconds"] = Table(pd.DataFrame(trow))
 
     ref = p["paper_reference"]
@@ -132,20 +175,21 @@ def aggregate(inputs: dict, p: dict) -> Results:
         pr = ref["table5"].get(name, {})
         main_rows.append({
             "method": name,
-            "val loss": m["final_val_loss"],
-            "long-doc loss (pos>=%d)" % p["train"]["long_pos"]: m["final_long_loss"],
-            "tokens to target (M)": (m["tokens_to_target"] or float("nan")) / 1e6,
-            "speed-up (tokens)": m["speedup_tokens_to_target"],
-            "FLOPs/token vs cc": m["flops_per_token_vs_baseline"],
+            "runs (n)": len(seeds[name]),
+            "val loss": _fmt(m["final_val_loss"]),
+            "long-doc loss (pos>=%d)" % p["train"]["long_pos"]: _fmt(m["final_long_loss"]),
+            "speed-up (tokens)": _fmt(m["speedup_tokens_to_target"], 2),
+            "FLOPs/token vs cc": m["flops_per_token_vs_baseline"]["mean"],
             "measured s": bm["train_seconds"],
-            "measured s to target": bm["seconds_to_target"] if bm["seconds_to_target"] is not None else float("nan"),
             "paper regular avg": pr.get("regular", float("nan")),
             "paper long avg": pr.get("long", float("nan")),
             "paper time": pr.get("time", float("nan")),
         })
     tables["methods"] = Table(pd.DataFrame(main_rows), title="Methods on the same tokens (paper Table 5 analogue)",
-                note=f"Target = final validation loss of `{base}` ({target:.4f} nats/token). Speed-up = tokens for `{base}` to reach it / tokens for the method (0 = not reached). "
-                "Measured seconds: training steps only, 1 thread, machine shared (not deterministic). Paper columns: OpenLM-1B, 103B tokens, Regular/Long-context averages (%) and time (hours on 8 GPUs). "
+                note=f"Mean ± std over n independent training runs (seed s: model init train.seed + s, data draws train.data_seed + s); the main comparison "
+                f"({base}, {dm}, {main}) has {p['seeds']} runs, the curriculum ablation {p['ablation_seeds']} (n = 1: no interval). "
+                f"Target of seed s = final validation loss of `{base}` run s; speed-up = tokens for `{base}` to reach it / tokens for the method (0 = not reached). "
+                "Measured seconds: mean over runs of training steps only, 1 thread, machine shared (not deterministic). Paper columns: OpenLM-1B, 103B tokens, Regular/Long-context averages (%) and time (hours on 8 GPUs). "
                 f"Every method trains on sequences of L inputs and L next-token targets (L + 1 tokens, `decompose.piece_tokens: {p['decompose']['piece_tokens']}`; pow2_plus_1 is how the authors' code cuts them); tokens are counted as sequences x L.", floatfmt=".4g")
 
     cur_rows = []
@@ -159,13 +203,14 @@ def aggregate(inputs: dict, p: dict) -> Results:
             "curriculum": spec["curriculum"],
             "odds (short->long)": " ".join(f"{o:g}" for o in odds(spec["curriculum"], n_buckets)),
             "cycles": spec["cycles"],
-            "val loss": methods[name]["final_val_loss"],
-            "long-doc loss": methods[name]["final_long_loss"],
+            "runs (n)": len(seeds[name]),
+            "val loss": _fmt(methods[name]["final_val_loss"]),
+            "long-doc loss": _fmt(methods[name]["final_long_loss"]),
             "paper regular avg": pr.get("regular", float("nan")),
             "paper MDQA avg": pr.get("mdqa", float("nan")),
         })
     tables["curriculum"] = Table(pd.DataFrame(cur_rows), title="Length curriculum ablation (paper Table 2 analogue)",
-                note="Ours: validation loss (nats/token, lower is better). Paper: OpenLM-1B, 96x2^30 tokens, Regular and MDQA averages (%, higher is better).", floatfmt=".4g")
+                note="Ours: validation loss (nats/token, lower is better), mean ± std over n runs; methods outside the main comparison run once (n = 1), so their differences are inconclusive. Paper: OpenLM-1B, 96x2^30 tokens, Regular and MDQA averages (%, higher is better).", floatfmt=".4g")
 
     L_ref = ref["fig7_lengths"]
     fig7 = dict(zip(L_ref, ref["fig7_rel_time"]))

@@ -50,57 +50,68 @@ def length_hist(metrics: dict, p: dict, bench: dict, tables: dict):
     return fig
 
 
+def _mean_curves(df: pd.DataFrame, name: str, cols: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+    """Per step: mean, min and max over the method's runs (seeds) of `cols`, and the number of runs."""
+    c = df[df.method == name]
+    g = c.groupby("step")[cols]
+    return g.mean(), g.min(), g.max(), int(c.seed.nunique()) if "seed" in c else 1
+
+
+def _target(metrics: dict) -> float:
+    t = metrics["target_val_loss"]
+    return float(np.mean(list(t.values()))) if isinstance(t, dict) else float(t)
+
+
 def loss_vs_tokens(metrics: dict, p: dict, bench: dict, tables: dict):
-    """Validation loss vs tokens (and vs analytic FLOPs), long-document loss vs tokens."""
+    """Validation loss vs tokens (and vs analytic FLOPs), long-document loss vs tokens: mean over
+    each method's runs, the band spans the runs (min to max)."""
     plt = setup()
     curves = tables["val_loss"]
-    target = metrics["target_val_loss"]
+    target = _target(metrics)
     names = list(p["run_methods"])
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.9))
     for i, n in enumerate(names):
-        c = curves[curves.method == n]
+        mean, lo, hi, k = _mean_curves(curves, n, ["tokens", "flops", "val_loss", "long_loss"])
         col, ls = _style(n, i)
-        ax[0].plot(c.tokens / 1e6, c.val_loss, color=col, ls=ls, label=n)
-        ax[1].plot(c.flops / 1e12, c.val_loss, color=col, ls=ls, label=n)
-        ax[2].plot(c.tokens / 1e6, c.long_loss, color=col, ls=ls, label=n)
+        lw = 1.6 if k > 1 else 0.9
+        lab = f"{n} (n={k})"
+        for a, x, y in ((ax[0], mean.tokens / 1e6, "val_loss"), (ax[1], mean.flops / 1e12, "val_loss"), (ax[2], mean.tokens / 1e6, "long_loss")):
+            a.plot(x, mean[y], color=col, ls=ls, lw=lw, label=lab)
+            if k > 1:
+                a.fill_between(x, lo[y], hi[y], color=col, alpha=0.15, lw=0)
     for a in ax[:2]:
-        a.axhline(target, color="gray", lw=0.7, ls="-.", label=f"target ({metrics['baseline']} final)")
+        a.axhline(target, color="gray", lw=0.7, ls="-.", label=f"target ({metrics['baseline']} final, mean over runs)")
         a.set_ylabel("validation loss (nats/token)")
     ax[0].set_xlabel("training tokens (millions)")
     ax[1].set_xlabel("training compute (analytic TFLOPs)")
     ax[2].set_xlabel("training tokens (millions)")
     ax[2].set_ylabel(f"long-document loss, positions >= {p['train']['long_pos']} (nats/token)")
-    lo = min(curves.val_loss.min(), curves.long_loss.min())
+    lo_all = min(curves.val_loss.min(), curves.long_loss.min())
     for a in ax:
-        a.set_ylim(lo - 0.1, lo + 2.5)
-    ax[0].legend(fontsize=7)
+        a.set_ylim(lo_all - 0.1, lo_all + 2.5)
+    ax[0].legend(fontsize=6.5)
+    fig.suptitle("Validation and long-document loss vs training tokens and compute (mean over runs; bands: min-max over runs)", fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def loss_vs_seconds(metrics: dict, p: dict, bench: dict, tables: dict):
-    """Validation loss vs measured training seconds (paper Fig. 1b analogue)."""
+    """Validation loss vs measured training seconds (paper Fig. 1b analogue), mean over runs."""
     plt = setup()
     curves, timing = tables["val_loss"], tables["val_loss_seconds"]
-    target = metrics["target_val_loss"]
+    target = _target(metrics)
     names = list(p["run_methods"])
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for i, n in enumerate(names):
-        c = timing[timing.method == n]
+        mean, _, _, k = _mean_curves(timing, n, ["train_seconds", "val_loss"])
         col, ls = _style(n, i)
-        ax.plot(c.train_seconds, c.val_loss, color=col, ls=ls, label=n)
-    ax.axhline(target, color="gray", lw=0.7, ls="-.", label=f"target ({metrics['baseline']} final)")
+        ax.plot(mean.train_seconds, mean.val_loss, color=col, ls=ls, lw=1.6 if k > 1 else 0.9, label=f"{n} (n={k})")
+    ax.axhline(target, color="gray", lw=0.7, ls="-.", label=f"target ({metrics['baseline']} final, mean over runs)")
     ax.set_ylim(curves.val_loss.min() - 0.1, curves.val_loss.min() + 2.5)
     ax.set_xlabel("measured training seconds (1 thread, shared CPU; excludes evaluation)")
     ax.set_ylabel("validation loss (nats/token)")
-    sp = bench["measured_speedup_seconds_to_target"]
-    ax.set_title(
-        f"measured: {metrics['main_dd']} reaches the target {sp:.2f}x sooner than {metrics['baseline']} (paper Fig. 1b: >6x)\n"
-        "wall-clock on a CPU shared with other jobs: load varied during and between runs; compare with the analytic-FLOPs curves"
-        if sp
-        else "time to target (not reached)",
-        fontsize=8,
-    )
+    ax.set_title("Validation loss vs measured training seconds (mean over runs; paper Fig. 1b: vs GPU hours)\n"
+                 "wall-clock on a CPU shared with other jobs: load varied during and between runs", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -115,7 +126,7 @@ def cost_model(metrics: dict, p: dict, bench: dict, tables: dict):
     L = np.array([cases[k]["L"] for k in keys])
     f = np.array([cases[k]["flops_per_step"] for k in keys])
     s = np.array([probe[k]["seconds_per_step"] for k in keys])
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax = plt.subplots(figsize=(6, 4.0))
     ax.plot(L, f / f[0], "o-", label="ours: analytic FLOPs per step")
     ax.plot(L, s / s[0], "s-", label="ours: measured seconds per step")
     ref = p["paper_reference"]
@@ -128,6 +139,7 @@ def cost_model(metrics: dict, p: dict, bench: dict, tables: dict):
     ax.set_xscale("log", base=2)
     ax.set_xlabel("sequence length (tokens), fixed tokens per step")
     ax.set_ylabel("cost per step relative to the shortest length")
+    ax.set_title("Cost of a step of fixed tokens vs sequence length", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -1,5 +1,5 @@
 """dataset_decomposition stages: fetch (read + tokenise the corpus once) -> decompose (buckets)
--> train (one job per method) and cost (seconds per step by sequence length) -> metrics/tables
+-> train (one job per method and seed) and cost (seconds per step by sequence length) -> metrics/tables
 -> figures."""
 
 from __future__ import annotations
@@ -97,19 +97,23 @@ def load_buckets(path) -> dict:
 @stage("dataset_decomposition.train")
 def train(ctx):
     from .model import n_params
+    from .plan import seeded
     from .train import train_method
 
-    p = ctx.params
-    name = ctx.wildcards["method"]
-    if name not in p["methods"]:
+    name, seed = ctx.wildcards["method"], int(ctx.wildcards.get("seed", 0))
+    if name not in ctx.params["methods"]:
         from paperdag.core.errors import PaperdagError
 
-        raise PaperdagError(f"unknown method '{name}' (config key methods: {', '.join(p['methods'])})")
+        raise PaperdagError(f"unknown method '{name}' (config key methods: {', '.join(ctx.params['methods'])})")
+    p = seeded(ctx.params, seed)  # run `seed`: train.seed + seed, train.data_seed + seed
     seed_everything(p["train"]["seed"])
     c = _corpus(ctx.input.corpus)
     buckets = load_buckets(ctx.input.buckets)
-    model, info, timing, res = train_method(name, p["methods"][name], p, c, buckets, ctx.resume_dir(), ctx.log)
+    model, info, timing, res = train_method(name, p["methods"][name], p, c, buckets, ctx.resume_dir(), ctx.log, tag=f"{name}-seed{seed}")
     info["params"] = n_params(model)
+    info["seed"] = seed
+    info["model_seed"], info["data_seed"] = p["train"]["seed"], p["train"]["data_seed"]
+    timing["seed"] = seed
     save_tensors(ctx.output.model, model.state_dict(), {"method": name})
     write_json(ctx.output.run, info)
     write_json(ctx.output.timing, timing)

@@ -160,7 +160,7 @@ def evaluate(model, batches, long_batches, long_pos: int) -> dict:
     return res
 
 
-def train_method(name: str, method: dict, p: dict, corpus: dict, buckets: dict, rdir, log) -> tuple:
+def train_method(name: str, method: dict, p: dict, corpus: dict, buckets: dict, rdir, log, tag: str | None = None) -> tuple:
     t, m = p["train"], p["model"]
     L_max = 1 << p["decompose"]["i_max"]
     batches = plan_batches(method, p, corpus, buckets)
@@ -170,7 +170,7 @@ def train_method(name: str, method: dict, p: dict, corpus: dict, buckets: dict, 
     model = build_model(m, corpus["vocab_size"], L_max, t["seed"]).to(t["device"])
     opt = torch.optim.AdamW(model.parameters(), lr=t["lr"], betas=(t["beta1"], t["beta2"]), weight_decay=t["weight_decay"], eps=1e-8)
     eval_steps = sorted(set(list(range(0, steps, t["eval_every"])) + [steps]))
-    res = Resumer(rdir, name, every=1)
+    res = Resumer(rdir, tag or name, every=1)
     state = {"curve": [], "timing": [], "seconds": 0.0, "step_seconds": {}}
     start = res.restore(model, opt, extra=state)
     if start:

@@ -11,6 +11,9 @@
 - public data (PLeaS-free, the ImageNet analogue): a held-out pool of digits (all classes) that
   no model is trained on, in a third domain (mirrored left-right, Gaussian noise), used for
   matching, least squares and BatchNorm statistics instead of the tasks' training data.
+- validation data: `val_frac` of each task's training data (stratified, seed `val_seed`) is held
+  out before training (`<setting>_<t>_val_x/y`): no model is trained or merged on it; the merge
+  job selects the ridge and the headline's best budget on it, never on the test set.
 
 `hf` (paper scale): image datasets by hub id or a local `datasets.save_to_disk` folder (the
 tests' stand-in), resized to `image_size`, ImageNet-normalised, channels first.
@@ -58,6 +61,24 @@ DOMAINS = {"clean": lambda a: a, "invert_rotate": None, "rotate": rotate_domain,
 def public_domain(X: np.ndarray, noise: float, rng) -> np.ndarray:
     imgs = X.reshape(-1, 8, 8)[:, :, ::-1]
     return (imgs.reshape(len(X), -1) + rng.normal(0, noise, size=(len(X), 64))).astype(np.float32)
+
+
+def carve_validation(out: dict, p: dict) -> dict:
+    """Move `val_frac` of every task's training data (stratified by class, seed `val_seed`) to
+    `<setting>_<t>_val_x/y`; the rest stays the training (and merge) data."""
+    frac = p.get("val_frac", 0.0)
+    if not frac:
+        return out
+    for setting in SETTINGS:
+        for k, t in enumerate(("a", "b")):
+            x, y = out[f"{setting}_{t}_train_x"], out[f"{setting}_{t}_train_y"]
+            rng = np.random.default_rng([p.get("val_seed", 0), k, SETTINGS.index(setting)])
+            val, train = _stratified(y, np.arange(len(y)), frac, rng)
+            if len(val) == 0 or len(train) == 0:
+                raise PaperdagError(f"config/papers/pleas.yaml: data.val_frac = {frac} leaves no validation or no training data for {setting} task {t}")
+            out[f"{setting}_{t}_val_x"], out[f"{setting}_{t}_val_y"] = x[val], y[val]
+            out[f"{setting}_{t}_train_x"], out[f"{setting}_{t}_train_y"] = x[train], y[train]
+    return out
 
 
 def make_digits(p: dict) -> dict[str, np.ndarray]:
@@ -134,9 +155,9 @@ def make_hf(p: dict) -> dict[str, np.ndarray]:
 
 def make_data(p: dict) -> dict[str, np.ndarray]:
     if p["source"] == "digits":
-        return make_digits(p)
+        return carve_validation(make_digits(p), p)
     if p["source"] == "hf":
-        return make_hf(p)
+        return carve_validation(make_hf(p), p)
     raise PaperdagError(f"config/papers/pleas.yaml: data.source must be digits or hf, got {p['source']}")
 
 

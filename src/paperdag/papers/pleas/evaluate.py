@@ -23,13 +23,36 @@ METHOD_LABELS = {
 }
 
 
-def evaluate_net(net, d: dict, setting: str) -> dict:
+def evaluate_net(net, d: dict, setting: str, part: str = "test") -> dict:
+    """Accuracy on task A and task B (and their average) on `part`: `test` (the claims) or `val`
+    (held out of training; selection only)."""
     if setting == "labels":
-        acc = {t: accuracy_from_logits(logits(net, d[f"labels_{t}_test_x"], t), d[f"labels_{t}_test_y"]) for t in ("a", "b")}
+        acc = {t: accuracy_from_logits(logits(net, d[f"labels_{t}_{part}_x"], t), d[f"labels_{t}_{part}_y"]) for t in ("a", "b")}
     else:
-        acc = {t: accuracy_from_logits(logits(net, d[f"domains_{t}_test_x"], "all"), d[f"domains_{t}_test_y"]) for t in ("a", "b")}
+        acc = {t: accuracy_from_logits(logits(net, d[f"domains_{t}_{part}_x"], "all"), d[f"domains_{t}_{part}_y"]) for t in ("a", "b")}
     acc["avg"] = 0.5 * (acc["a"] + acc["b"])
     return acc
+
+
+def has_val(d: dict, setting: str) -> bool:
+    return f"{setting}_a_val_x" in d
+
+
+def ridge_grid(mp: dict) -> list[float]:
+    """The ridge values the merge job tries (`merge.ls.ridges`; one value: no selection)."""
+    return [float(r) for r in mp["ls"]["ridges"]]
+
+
+def select_ridge(val_curves: dict, budgets: list[str]) -> float:
+    """The ridge whose merged models have the highest mean validation accuracy over the budgets
+    below 2x (at 2x every ridge gives the ensemble); ties go to the first value of the grid."""
+    below = [b for b in budgets if float(b) < 2.0 - 1e-9] or budgets
+    best, score = None, -1.0
+    for r, curve in val_curves.items():
+        s = float(np.mean([curve[b]["avg"] for b in below]))
+        if s > score + 1e-12:
+            best, score = r, s
+    return float(best)
 
 
 def _subsample(x: np.ndarray, n: int | None, seed: int) -> np.ndarray:
@@ -37,6 +60,27 @@ def _subsample(x: np.ndarray, n: int | None, seed: int) -> np.ndarray:
         return x
     idx = np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))
     return x[idx]
+
+
+def _ls_record(probs: dict, sols: dict) -> dict:
+    errs = {k: (M.recon_error(pr, pr["W0"]), M.recon_error(pr, sols[k])) for k, pr in probs.items()}
+    return {
+        "init_mean": float(np.mean([e[0] for e in errs.values()])),
+        "ls_mean": float(np.mean([e[1] for e in errs.values()])),
+        "layers_lowered": int(sum(e[1] <= e[0] + 1e-12 for e in errs.values())),
+        "layers": len(errs),
+    }
+
+
+def _method_order(curves: dict, matchings: dict) -> list[str]:
+    """Variants in a fixed order (per matching: perm, pleas, pleas_adam; then pleas_free)."""
+    order = []
+    for mname in matchings:
+        if mname == "free":
+            order.append("pleas_free")
+            continue
+        order += [f"{k}_{mname}" for k in ("perm", "pleas", "pleas_adam")]
+    return [v for v in order if v in curves]
 
 
 def run_pair(net_a, net_b, d: dict, setting: str, p: dict, seed: int, log) -> dict:
@@ -102,14 +146,21 @@ def run_pair(net_a, net_b, d: dict, setting: str, p: dict, seed: int, log) -> di
 
     perm0, score0 = next(iter(matchings.values()))
     budgets = [float(b) for b in mp["budgets"]]
+    keys = [f"{b:g}" for b in budgets]
+    val = has_val(d, setting)
+    ridges = ridge_grid(mp)
     curves: dict = {}
+    val_curves: dict = {}
+    # closed-form variants: every ridge of the grid at every budget, on validation (selection)
+    # and on test (recorded beside the selection, never used by it); LS errors per ridge
+    grid: dict = {"val": {}, "test": {}, "ls": {}}
     out["flops_ratio"], out["ls_error"] = {}, {}
-    for b in budgets:
+    out["weight_avg_val"] = evaluate_net(avg, d, setting, "val") if val else None
+    for b, key in zip(budgets, keys):
         def ffn(r):
             return flops_ratio(layouts_for(perm0, score0, r))
 
         ratios = M.ratios_for_budget(b, groups, ffn, mp["ratio_rule"], net_a.group_stage())
-        key = f"{b:g}"
         out["flops_ratio"][key] = ffn(ratios)
         for mname, (perm, score) in matchings.items():
             lay = layouts_for(perm, score, ratios)
@@ -126,29 +177,64 @@ def run_pair(net_a, net_b, d: dict, setting: str, p: dict, seed: int, log) -> di
                     variants.append((f"pleas_adam_{mname}", "adam"))
             probs = None
             for vname, solver in variants:
-                net = M.partial_merge(net_a, net_b, lay)
-                if solver is not None:
-                    if probs is None:
-                        rows = mp["ls"]["adam_max_rows"] if "pleas_adam" in mp["methods"] else 0
-                        probs = M.ls_problems(net_a, net_b, net, lay, use, mp["ls"]["positions_per_image"], seed, rows)
-                    if solver == "closed_form":
-                        sols = {k: M.solve_closed_form(pr, mp["ls"]["ridge"]) for k, pr in probs.items()}
-                    else:
-                        sols = M.solve_adam(probs, mp["ls"]["adam_steps"], mp["ls"]["adam_lr"], mp["ls"]["adam_batch"], seed)
-                    errs = {k: (M.recon_error(pr, pr["W0"]), M.recon_error(pr, sols[k])) for k, pr in probs.items()}
-                    out["ls_error"].setdefault(vname, {})[key] = {
-                        "init_mean": float(np.mean([e[0] for e in errs.values()])),
-                        "ls_mean": float(np.mean([e[1] for e in errs.values()])),
-                        "layers_lowered": int(sum(e[1] <= e[0] + 1e-12 for e in errs.values())),
-                        "layers": len(errs),
-                    }
-                    M.set_weights(net, probs, sols)
-                if mname == "free":
-                    M.reset_bn(net, public, layouts=lay, keep_private=True)
+                if solver is not None and probs is None:
+                    rows = mp["ls"]["adam_max_rows"] if "pleas_adam" in mp["methods"] else 0
+                    probs = M.ls_problems(net_a, net_b, M.partial_merge(net_a, net_b, lay), lay, use, mp["ls"]["positions_per_image"], seed, rows)
+                if solver == "closed_form":
+                    runs = [(r, {k: M.solve_closed_form(pr, r) for k, pr in probs.items()}) for r in ridges]
+                elif solver == "adam":
+                    runs = [(None, M.solve_adam(probs, mp["ls"]["adam_steps"], mp["ls"]["adam_lr"], mp["ls"]["adam_batch"], seed))]
                 else:
-                    M.reset_bn(net, union, ba, bb, lay)
-                acc = evaluate_net(net, d, setting)
-                curves.setdefault(vname, {})[key] = acc
-                log.info("%s seed %d budget %s (flops %.3f) %-22s %.4f", setting, seed, key, out["flops_ratio"][key], vname, acc["avg"])
+                    runs = [(None, None)]
+                for r, sols in runs:
+                    net = M.partial_merge(net_a, net_b, lay)
+                    if sols is not None:
+                        M.set_weights(net, probs, sols)
+                    if mname == "free":
+                        M.reset_bn(net, public, layouts=lay, keep_private=True)
+                    else:
+                        M.reset_bn(net, union, ba, bb, lay)
+                    acc = evaluate_net(net, d, setting)
+                    vacc = evaluate_net(net, d, setting, "val") if val else None
+                    if r is None:
+                        curves.setdefault(vname, {})[key] = acc
+                        if val:
+                            val_curves.setdefault(vname, {})[key] = vacc
+                        if sols is not None:
+                            out["ls_error"].setdefault(vname, {})[key] = _ls_record(probs, sols)
+                        log.info("%s seed %d budget %s (flops %.3f) %-22s %.4f", setting, seed, key, out["flops_ratio"][key], vname, acc["avg"])
+                    else:
+                        rk = f"{r:g}"
+                        grid["test"].setdefault(vname, {}).setdefault(rk, {})[key] = acc
+                        if val:
+                            grid["val"].setdefault(vname, {}).setdefault(rk, {})[key] = vacc
+                        grid["ls"].setdefault(vname, {}).setdefault(rk, {})[key] = _ls_record(probs, sols)
+                        log.info("%s seed %d budget %s (flops %.3f) %-22s %.4f (ridge %s)", setting, seed, key, out["flops_ratio"][key], vname, acc["avg"], rk)
+
+    # the ridge of each closed-form variant, chosen on validation data; PLeaS-free takes the one
+    # chosen for PLeaS with activation matching (it sees no task data itself)
+    chosen: dict = {}
+    for vname in grid["test"]:
+        if vname == "pleas_free":
+            continue
+        chosen[vname] = select_ridge(grid["val"][vname], keys) if (val and len(ridges) > 1) else ridges[0]
+        log.info("%s seed %d: %s ridge %g chosen on validation (grid %s)", setting, seed, vname, chosen[vname], ridges)
+    if "pleas_free" in grid["test"]:
+        chosen["pleas_free"] = chosen.get("pleas_activation", ridges[0])
+    for vname, r in chosen.items():
+        rk = f"{r:g}"
+        curves[vname] = grid["test"][vname][rk]
+        if val:
+            val_curves[vname] = grid["val"][vname][rk]
+        out["ls_error"][vname] = grid["ls"][vname][rk]
+    curves = {v: curves[v] for v in _method_order(curves, matchings)}
+    out["val_curves"] = {v: val_curves[v] for v in curves} if val else None
+    out["ridge"] = {
+        "grid": ridges,
+        "chosen": chosen,
+        "rule": "per model pair and variant: the ridge with the highest mean validation accuracy over budgets < 2x (ties: the first of the grid); pleas_free uses pleas_activation's",
+        "val": grid["val"] if val else None,
+        "test": grid["test"],
+    }
     out["curves"] = curves
     return out

@@ -47,7 +47,8 @@ def accuracy_vs_budget(metrics: dict, p: dict, timing=None):
         ax.set_xticks([float(b) for b in budgets])
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False)
     n = len(next(iter(metrics["settings"].values()))["seeds"])
-    fig.suptitle(f"PLeaS at small scale: accuracy vs compute budget (digits MLPs, mean ± std over {n} model pairs)\n"
+    fig.suptitle(f"Test accuracy vs compute budget per merging method (digits MLPs, mean ± std over {n} model pairs; "
+                 f"LS ridge chosen per pair on validation data)\n"
                  f"(no paper values drawn: its per-budget ResNet-50 numbers could not be transcribed offline; "
                  f"it reports PLeaS up to 15 points above permutation merging at equal compute)", fontsize=9)
     fig.tight_layout()

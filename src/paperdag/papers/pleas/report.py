@@ -2,13 +2,15 @@
 entries (captions in workflow/report/pleas/) and the final-output lists all come from here."""
 
 FIGURES = ("accuracy_vs_budget",)
-TABLES = ("labels", "domains")
+TABLES = ("labels", "domains", "selection")
 CSV_TABLES = ("curves",)  # long-format accuracy curves, for `dvc plots`
-METRICS_CONFIG = ("claims_matching", "claims_small_budget", "claims_large_budget", "merge")
+METRICS_CONFIG = ("claims_matching", "claims_small_budget", "claims_large_budget", "data", "merge")
 FIGURES_CONFIG = ("settings",)
 TIMING = False
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:
     """One evaluation per setting and model pair."""
-    return {"evals": [f"results/{scale}/pleas/evals/{s}/seed{i}.json" for s in p["settings"] for i in range(p["seeds"])]}
+    from .plan import eval_files
+
+    return {"evals": eval_files(scale, p)}
