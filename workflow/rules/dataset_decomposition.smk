@@ -55,19 +55,19 @@ use rule stage as dataset_decomposition_train with:
         run="results/{scale}/dataset_decomposition/runs/{method}/seed{seed}.json",
         timing="results/{scale}/dataset_decomposition/runs/{method}/seed{seed}.timing.json",
         model="results/{scale}/dataset_decomposition/models/{method}/seed{seed}.safetensors",
-    wildcard_constraints:
-        method=r"[A-Za-z0-9_]+",
-        seed=r"\d+",
-    params:
-        **JOB("dataset_decomposition.train", "decompose", "mixture", "model", "train", "methods"),
     log:
         LOG("dataset_decomposition.train", "{method}-seed{seed}"),
     benchmark:
         BENCH("dataset_decomposition.train", "{method}-seed{seed}")
+    wildcard_constraints:
+        method=r"[A-Za-z0-9_]+",
+        seed=r"\d+",
     resources:
         mem_mb=lambda wc: 80000 if wc.scale == "paper" else 3000,
         runtime=lambda wc: 4320 if wc.scale == "paper" else 30,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("dataset_decomposition.train", "decompose", "mixture", "model", "train", "methods"),
 
 
 # Measured seconds and analytic FLOPs per step of a fixed number of tokens, by sequence
