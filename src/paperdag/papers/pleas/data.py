@@ -23,19 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from paperdag.core.datasets import digits, stratified_split
 from paperdag.core.errors import PaperdagError
 
 SETTINGS = ("labels", "domains")
 
 
 def _stratified(y, idx, frac, rng):
-    a, b = [], []
-    for c in np.unique(y[idx]):
-        ids = rng.permutation(idx[y[idx] == c])
-        k = int(round(frac * len(ids)))
-        a.append(ids[:k])
-        b.append(ids[k:])
-    return np.sort(np.concatenate(a)), np.sort(np.concatenate(b))
+    """(a share `frac` of each class, the rest): core.datasets.stratified_split with one fraction."""
+    return stratified_split(y, idx, (frac,), rng)
 
 
 def shift_domain(X: np.ndarray) -> np.ndarray:
@@ -82,11 +78,7 @@ def carve_validation(out: dict, p: dict) -> dict:
 
 
 def make_digits(p: dict) -> dict[str, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    X = (d.data / 16.0).astype(np.float32)
-    y = d.target.astype(np.int64)
+    X, y = digits()
     rng = np.random.default_rng(p["split_seed"])
     idx = np.arange(len(y))
     public, rest = _stratified(y, idx, p["public_frac"], rng)
