@@ -249,3 +249,34 @@ def test_smoke_pipeline_and_reruns(repo):
     (base / "metrics.json").unlink()
     snakemake(repo, "--config", "scale=smoke", "papers=[linkorgs]", "--forcerun", "linkorgs_metrics")
     assert (base / "metrics.json").read_bytes() == first  # deterministic
+
+
+# --- the paper scale on stand-ins -----------------------------------------------------------------
+
+
+def test_paper_scale_trains_on_released_pair_files(tmp_path):
+    """The released files' layout (HF cjerzak/LinkOrgs: duplicated `from` column, name1/name2,
+    matchProb) read by the paper-scale path, and a few training steps on them."""
+    from paperdag.papers.linkorgs import model as M
+
+    head = "from,to1,weight1,name1,to_key1,from,to2,weight2,name2,key2,matchProb\n"
+    pos = tmp_path / "PosMatches_mat.csv"
+    neg = tmp_path / "NegMatches_mat.csv"
+    rows = [("Fannie Mae", "Federal National Mortgage Association", 0.9), ("IBM", "International Business Machines", 1.0), ("Acme Inc.", "ACME", 0.7), ("same", "SAME", 1.0)]
+    pos.write_text(head + "".join(f"{k},u{k},3,{a},k{k},{k},u{k},2,{b},k{k},{m}\n" for k, (a, b, m) in enumerate(rows)))
+    neg.write_text("from,name1,name2\n" + "".join(f"{k},{a},{b}\n" for k, (a, b) in enumerate([("Apple", "Shell plc"), ("Siemens AG", "Toyota")])))
+    a, b, y = M.released_pairs(str(pos), str(neg))
+    assert a[0] == "fannie mae" and b[1] == "international business machines"
+    assert "same" not in a and y.tolist() == pytest.approx([0.9, 1.0, 0.7, 0.0, 0.0])
+    cfg = dict(dim=8, layers=1, out_dim=8, lr=0.01, steps=5, batch=4, hard_share=0.5, pool_factor=2, label_smoothing=0.1, neg_per_pos=1.0)
+    model, info = M.train(a, b, y, cfg, seed=0)
+    assert len(info["loss"]) == 5 and M.embed(model, a).shape == (5, 8)
+
+
+def test_paper_scale_config_validates():
+    from paperdag.core.config import PaperConfig
+
+    cfg = PaperConfig("linkorgs")
+    p = cfg.params("paper")
+    assert p["released"]["pos"].startswith("hf://datasets/cjerzak/LinkOrgs/")
+    assert cfg.params("default")["released"]["pos"] is None

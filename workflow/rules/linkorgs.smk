@@ -39,7 +39,7 @@ use rule stage as linkorgs_train with:
         runtime=lambda wc: 240 if wc.scale == "paper" else 20,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
     params:
-        **JOB("linkorgs.train", "seed", "model"),
+        **JOB("linkorgs.train", "seed", "model", "released"),
 
 
 use rule stage as linkorgs_embed with:

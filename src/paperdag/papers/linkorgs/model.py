@@ -91,9 +91,11 @@ def train(a: list[str], b: list[str], y: np.ndarray, cfg: dict, seed: int, log=N
     torch.manual_seed(seed)
     model = MatchModel(dim=cfg["dim"], layers=cfg["layers"], out_dim=cfg["out_dim"])
     init_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # the paper scale's GPU
+    model.to(dev)
     opt = torch.optim.NAdam(model.parameters(), lr=cfg["lr"])
-    ca, cb = encode_chars(a), encode_chars(b)
-    yt = torch.tensor(y, dtype=torch.float32)
+    ca, cb = encode_chars(a).to(dev), encode_chars(b).to(dev)
+    yt = torch.tensor(y, dtype=torch.float32, device=dev)
     pos = np.flatnonzero(y > 0)
     neg = np.flatnonzero(y <= 0)
     half = cfg["batch"] // 2
@@ -108,7 +110,7 @@ def train(a: list[str], b: list[str], y: np.ndarray, cfg: dict, seed: int, log=N
             if n_hard > 0:
                 model.eval()
                 with torch.no_grad():
-                    lp = model.logit(ca[cand], cb[cand]).numpy()
+                    lp = model.logit(ca[cand], cb[cand]).cpu().numpy()
                 model.train()
                 order = np.argsort(lp if hardest_low else -lp, kind="stable")
                 hard = cand[order[:n_hard]]
@@ -127,7 +129,7 @@ def train(a: list[str], b: list[str], y: np.ndarray, cfg: dict, seed: int, log=N
         if log is not None and (step % max(1, cfg["steps"] // 10) == 0 or step == cfg["steps"] - 1):
             log.info("step %d/%d loss %.4f", step, cfg["steps"], float(np.mean(trace[-50:])))
     del g
-    return model, {"loss": trace, "init_state": init_state}
+    return model.cpu(), {"loss": trace, "init_state": init_state}
 
 
 @torch.no_grad()
@@ -148,3 +150,28 @@ def top1_accuracy(model, a: list[str], b: list[str]) -> float:
     ea, eb = embed(model, a), embed(model, b)
     d = ((ea[:, None, :] - eb[None, :, :]) ** 2).mean(-1)
     return float(np.mean(np.argmin(d, axis=1) == np.arange(len(a))))
+
+
+def released_pairs(pos_path: str, neg_path: str, limit: int | None = None) -> tuple[list[str], list[str], np.ndarray]:
+    """The released training pairs (HF dataset cjerzak/LinkOrgs, `PosMatches_mat*.csv` /
+    `NegMatches_mat*.csv`): alias columns `name1`, `name2`, soft label `matchProb` (negatives: 0
+    when absent). Names get the package's preprocessing; identical strings are dropped."""
+    import pandas as pd
+
+    from .corpus import normalize
+
+    a, b, y = [], [], []
+    for path, default in ((pos_path, None), (neg_path, 0.0)):
+        df = pd.read_csv(path, nrows=limit)
+        if "name1" not in df or "name2" not in df:
+            from paperdag.core.errors import PaperdagError
+
+            raise PaperdagError(f"linkorgs: {path} has no name1/name2 columns (the released pair files' layout)")
+        lab = df["matchProb"].astype(float) if "matchProb" in df else pd.Series(default or 0.0, index=df.index)
+        for n1, n2, m in zip(df["name1"].astype(str), df["name2"].astype(str), lab):
+            n1, n2 = normalize(n1), normalize(n2)
+            if n1 and n2 and n1 != n2:
+                a.append(n1)
+                b.append(n2)
+                y.append(float(m))
+    return a, b, np.asarray(y, dtype=np.float32)

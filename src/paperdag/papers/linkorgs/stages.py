@@ -51,6 +51,11 @@ def train(ctx):
     held = set(rng.choice(dir_ids, max(1, len(dir_ids) // 10), replace=False).tolist())
     a, b, y = training_pairs(c, set(dir_ids) - held, p["model"]["neg_per_pos"], rng)
     ah, bh, yh = training_pairs(c, held, 0.0, rng)
+    rel = p["released"]
+    if rel["pos"]:  # the paper scale: the released LinkedIn pairs instead of the synthetic ones
+        from .model import released_pairs
+
+        a, b, y = released_pairs(rel["pos"], rel["neg"], rel["limit"])
     ctx.log.info("%d training pairs (%d positive), %d held-out positive pairs", len(a), int((y > 0).sum()), len(ah))
     model, info = train_model(a, b, y, p["model"], seed, log=ctx.log)
     acc = top1_accuracy(model, ah[:500], bh[:500])
