@@ -28,7 +28,7 @@ def task1_curves(metrics: dict, p: dict, timing=None):
             else:
                 ax.plot(xs, ys, color=color, linestyle=ls, marker=".", label=LABEL[m])
     axes[1].axhline(p["paper_reference"]["top_f2"], color="tab:red", linewidth=0.8, alpha=0.6)
-    axes[1].text(axes[1].get_xlim()[0] * 1.1, p["paper_reference"]["top_f2"] + 0.01, "paper: top F2 > 0.6 (its data)", fontsize=7, color="tab:red")
+    axes[1].text(0.02, p["paper_reference"]["top_f2"] + 0.01, "paper: top F2 > 0.6 (its data)", fontsize=7, color="tab:red", transform=axes[1].get_yaxis_transform())
     for ax, name in zip(axes, ("true-positive rate", "F2")):
         ax.set_xscale("log")
         ax.set_xlabel("matched-set size (pairs)")
