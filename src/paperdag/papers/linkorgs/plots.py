@@ -64,7 +64,7 @@ def coefficients(metrics: dict, p: dict, timing=None):
     ax.invert_yaxis()
     ax.set_xlabel("slope of log lobbying on log assets (one point per run, 95 % interval)")
     ax.set_title("Application 2: coefficient estimated on each linkage")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
 
