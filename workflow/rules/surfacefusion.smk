@@ -3,6 +3,8 @@
 # come from common.smk and papers/surfacefusion/report.py).
 # Config: config/papers/surfacefusion.yaml. Code: src/paperdag/papers/surfacefusion/ (job lists: plan.py).
 
+import json
+
 from paperdag.papers.surfacefusion import plan as surfacefusion_plan
 
 
@@ -40,7 +42,10 @@ use rule stage as surfacefusion_train with:
         runtime=lambda wc: 1440 if wc.scale == "paper" else 15,
         gpu=lambda wc: 1 if wc.scale == "paper" else 0,
     params:
-        **JOB("surfacefusion.train", "seed", "data", "model", "fusion", "train"),
+        **JOB(
+            "surfacefusion.train",
+            cfg=lambda w: json.dumps(surfacefusion_plan.train_cfg(PAPER_CFG["surfacefusion"].params(w.scale), w.variant), sort_keys=True),
+        ),
 
 
 use rule stage as surfacefusion_evaluate with:

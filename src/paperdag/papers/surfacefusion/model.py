@@ -97,7 +97,7 @@ class Seq2Seq(nn.Module):
             self.ta_norm = nn.ModuleList(nn.LayerNorm(d) for _ in range(self.n_dec))
         if variant in SURFACE:
             self.sf_attn = nn.MultiheadAttention(d, 1, dropout=m["dropout"], batch_first=True)
-            self.sf_gate, self.sf_tau, self.sf_posemb = f["sf_gate"], f["sf_tau"], f["sf_posemb"]
+            self.sf_gate, self.sf_tau, self.sf_posemb = f.get("sf_gate", 1.0), f.get("sf_tau", 1.0), f["sf_posemb"]
         self.layer_mask: torch.Tensor | None = None  # inference-time ablation of fused encoder layers
 
     # -- encoder ---------------------------------------------------------------------------------

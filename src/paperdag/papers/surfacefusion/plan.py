@@ -44,3 +44,12 @@ def check(p: dict, where: str) -> None:
     d = p["data"]
     if d["source"] == "g2p" and d["n_train"] + d["n_val"] + d["n_test"] > d["top_n"]:
         raise PaperdagError(f"{where}: key data.top_n ({d['top_n']}) is smaller than data.n_train + n_val + n_test")
+
+
+FUSION_KEYS = {"vanilla": (), "ef": ("ta_embnorm",), "fg": ("ta_embnorm",), "sf_hard": ("sf_gate", "sf_posemb"), "sf_soft": ("sf_tau", "sf_posemb")}
+
+
+def train_cfg(p: dict, variant: str) -> dict:
+    """The config one training job reads: seed, data, model and train sections, and only the fusion
+    keys its variant uses (so changing the hard-fusion gate retrains the hard-fusion runs only)."""
+    return {"seed": p["seed"], "data": p["data"], "model": p["model"], "train": p["train"], "fusion": {k: p["fusion"][k] for k in FUSION_KEYS[variant]}}
