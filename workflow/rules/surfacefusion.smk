@@ -44,7 +44,9 @@ use rule stage as surfacefusion_train with:
     params:
         **JOB(
             "surfacefusion.train",
-            cfg=lambda w: json.dumps(surfacefusion_plan.train_cfg(PAPER_CFG["surfacefusion"].params(w.scale), w.variant), sort_keys=True),
+            cfg=lambda w: json.dumps(
+                surfacefusion_plan.train_cfg(PAPER_CFG["surfacefusion"].params(w.scale), w.variant), sort_keys=True
+            ),
         ),
 
 
