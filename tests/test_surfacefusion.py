@@ -129,7 +129,7 @@ def test_layer_attention_weights_sum_to_one_per_dimension_and_masking_renormalis
     src, _ = _batch()
     enc = fg.encode(src)
     states = [fg.ta_embnorm(enc["states"][0])] + enc["states"][1:]
-    by_hand = fg.ta_norm[1](sum(w[1, j] * states[j] for j in range(4)))
+    by_hand = fg.ta_norm(sum(w[1, j] * states[j] for j in range(4)))
     torch.testing.assert_close(fg.memories(enc)[1], by_hand)
 
 

@@ -94,7 +94,8 @@ class Seq2Seq(nn.Module):
             shape = (self.n_dec, nl, d) if variant == "fg" else (self.n_dec, nl)
             bound = math.sqrt(2.0 / (self.n_dec + nl))
             self.ta_weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-            self.ta_norm = nn.ModuleList(nn.LayerNorm(d) for _ in range(self.n_dec))
+            self.ta_norm = nn.LayerNorm(d)  # one final LayerNorm shared by the decoder layers (official code)
+            self.ta_drop = nn.Dropout(m["dropout"])  # dropout on the softmax weights (official --ta-dropout)
         if variant in SURFACE:
             self.sf_attn = nn.MultiheadAttention(d, 1, dropout=m["dropout"], batch_first=True)
             self.sf_gate, self.sf_tau, self.sf_posemb = f.get("sf_gate", 1.0), f.get("sf_tau", 1.0), f["sf_posemb"]
@@ -138,9 +139,10 @@ class Seq2Seq(nn.Module):
         H = torch.stack(states, dim=2)  # [B, S, J+1, d]
         w = self.layer_weights()
         out = []
+        w = self.ta_drop(w)
         for i in range(self.n_dec):
             wi = w[i][:, None] if self.variant == "ef" else w[i]  # [J+1, 1] or [J+1, d]
-            out.append(self.drop(self.ta_norm[i]((H * wi).sum(dim=2))))
+            out.append(self.drop(self.ta_norm((H * wi).sum(dim=2))))
         return out
 
     # -- decoder ---------------------------------------------------------------------------------
@@ -156,8 +158,9 @@ class Seq2Seq(nn.Module):
 
     def surface(self, top_dec, enc) -> torch.Tensor:
         """s_t: query = top decoder state, keys = top encoder states (both detached), values = source
-        embeddings (scaled token embeddings; with positions only if sf_posemb)."""
-        values = enc["emb"] if self.sf_posemb else self.drop(enc["tok"])
+        embeddings (scaled token embeddings without dropout; with positions and dropout, the embedding
+        layer's output, if sf_posemb), as in the official code."""
+        values = enc["emb"] if self.sf_posemb else enc["tok"]
         s, _ = self.sf_attn(top_dec.detach(), enc["states"][-1].detach(), values, key_padding_mask=enc["pad"], need_weights=False)
         return s
 
