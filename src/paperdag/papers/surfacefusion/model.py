@@ -40,6 +40,28 @@ def sinusoidal(n: int, d: int) -> torch.Tensor:
     return pe
 
 
+def fuse_probs(zh: torch.Tensor, zs: torch.Tensor, mode: str, gate: float, tau: float) -> torch.Tensor:
+    """SurfaceFusion's output scores from the decoder logits zh and the surface logits zs:
+    hard: gate * log softmax(zh) + (1 - gate) * log softmax(zs);
+    soft: log softmax(zh + log softmax(tau * zs))."""
+    if mode == "hard":
+        if gate == 1.0:
+            return F.log_softmax(zh, dim=-1)
+        return gate * F.log_softmax(zh, dim=-1) + (1.0 - gate) * F.log_softmax(zs, dim=-1)
+    if mode == "soft":
+        return F.log_softmax(zh + F.log_softmax(tau * zs, dim=-1), dim=-1)
+    raise ValueError(f"unknown fusion mode {mode}")
+
+
+def fuse_layers(weights: torch.Tensor, states: list[torch.Tensor]) -> torch.Tensor:
+    """sum_j w_j * H^j for one decoder layer: weights [J+1] (layer attention) or [J+1, d]
+    (fine-grained), already softmax-normalised over j; states: J+1 tensors [..., d]."""
+    out = weights[0] * states[0]
+    for j in range(1, len(states)):
+        out = out + weights[j] * states[j]
+    return out
+
+
 class EncoderLayer(nn.Module):
     def __init__(self, d, heads, ffn, dropout):
         super().__init__()
@@ -136,14 +158,8 @@ class Seq2Seq(nn.Module):
         states = list(enc["states"])
         if self.ta_embnorm is not None:
             states[0] = self.ta_embnorm(states[0])
-        H = torch.stack(states, dim=2)  # [B, S, J+1, d]
-        w = self.layer_weights()
-        out = []
-        w = self.ta_drop(w)
-        for i in range(self.n_dec):
-            wi = w[i][:, None] if self.variant == "ef" else w[i]  # [J+1, 1] or [J+1, d]
-            out.append(self.drop(self.ta_norm((H * wi).sum(dim=2))))
-        return out
+        w = self.ta_drop(self.layer_weights())
+        return [self.drop(self.ta_norm(fuse_layers(w[i], states))) for i in range(self.n_dec)]
 
     # -- decoder ---------------------------------------------------------------------------------
     def decode(self, tgt_in, enc):
@@ -170,12 +186,8 @@ class Seq2Seq(nn.Module):
         if self.variant not in SURFACE:
             return F.log_softmax(zh, dim=-1)
         zs = F.linear(self.surface(top_dec, enc), self.embed.weight)
-        if self.variant == "sf_hard":
-            lam = self.sf_gate if gate is None else gate
-            if lam == 1.0:
-                return F.log_softmax(zh, dim=-1)
-            return lam * F.log_softmax(zh, dim=-1) + (1.0 - lam) * F.log_softmax(zs, dim=-1)
-        return F.log_softmax(zh + F.log_softmax(self.sf_tau * zs, dim=-1), dim=-1)
+        mode = "hard" if self.variant == "sf_hard" else "soft"
+        return fuse_probs(zh, zs, mode, self.sf_gate if gate is None else gate, self.sf_tau)
 
     def forward(self, src, tgt_in, gate: float | None = None):
         enc = self.encode(src)
