@@ -67,7 +67,7 @@ def test_surfacefusion_gate_retrains_exactly_the_hard_fusion_runs(smoke_repo):
     train = sorted(w for r, w in jobs if r == "surfacefusion_train")
     assert len(train) == 3 and all("variant=sf_hard" in w for w in train), train
     rules = sorted({r for r, _ in jobs})
-    assert rules == ["summary", "surfacefusion_claims", "surfacefusion_evaluate", "surfacefusion_figures", "surfacefusion_metrics", "surfacefusion_train"], rules
+    assert rules == ["claims", "summary", "surfacefusion_evaluate", "surfacefusion_figures", "surfacefusion_metrics", "surfacefusion_train"], rules
     assert [r for r, _ in jobs].count("surfacefusion_evaluate") == 3
 
 def test_surfacefusion_paper_scale_dry_run_asks_for_gpus(repo):
