@@ -76,7 +76,7 @@ def embedding_pca(metrics: dict, p: dict, timing=None):
     """2-D PCA of the shared embeddings (run 0), coloured by token type."""
     plt = plotting.setup()
     pca = metrics["pca_run0"]
-    keys = list(pca)
+    keys = [v for v in ("vanilla", "sf_hard") if v in pca]
     types = metrics["token_types"]
     tokens = metrics["tokens"]
     col = {"source": "tab:blue", "target": "tab:red", "shared": "tab:green"}
