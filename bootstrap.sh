@@ -12,8 +12,8 @@ cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 # Debian packages: SLURM + munge for the real-cluster test; real English documents for
-# dataset_decomposition's corpus.
-APT_PACKAGES=(git slurm-wlm munge dict-gcide)
+# dataset_decomposition's corpus; espeak-ng for surfacefusion's grapheme-to-phoneme task.
+APT_PACKAGES=(git slurm-wlm munge dict-gcide espeak-ng)
 
 log() { printf '\n== %s\n' "$*"; }
 

@@ -325,3 +325,59 @@ def test_pleas_least_squares_mask_zeroes_the_cross_blocks_where_the_official_one
     sq = M.Layout(np.arange(2), np.arange(2), np.array([2, 3]), np.array([2, 3]))
     m = M.allowed_mask(sq, sq, 6, 6).int()
     assert m.tolist() == m.t().tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# surfacefusion: SurfaceFusion's output fusion and the (fine-grained) layer-attention sum
+# Official: github.com/SunbowLiu/SurfaceFusion @ 2695b6cf6c5e28c97f03e70c65d3ca7cabe13f47,
+# fairseq/models/transformer.py: `TransformerDecoder.get_normalized_probs` (executed from the
+# official source with fairseq's `utils.log_softmax` = F.log_softmax(x.float()), gate 0.8), and the
+# transparent-attention loop of `extract_features` (its lines, dropout off, fine_grained_ta on/off).
+# Inputs: random.Random(14): zh, zs [2, 3, 7] ~ N(0, 2); then w_fg [2, 4, 5], w_ef [2, 4] ~ U(-1, 1),
+# 4 encoder states [3, 5] ~ N(0, 1); decoder layer idx 1. Values: the first 6 entries and the sum.
+# ---------------------------------------------------------------------------------------------
+SF_OFFICIAL = {
+    "hard_1.0": [-1.235532, -1.376685, -5.389917, -5.739123, -3.687099, -2.119983, -130.836823],
+    "soft_1.0": [-1.253403, -0.453701, -6.482584, -4.821558, -5.584282, -2.930158, -170.744644],
+    "soft_0.5": [-0.928526, -0.779586, -6.133574, -5.870903, -4.415124, -2.224487, -145.501007],
+    "ta_fg": [-0.747468, 0.320059, 0.861366, 0.279015, 0.156864, -0.029226, 0.764384],
+    "ta_ef": [-0.549848, 0.141818, 1.067999, -0.035504, 0.617451, -0.038102, 2.597212],
+}
+
+
+def _sf_inputs():
+    import random
+
+    import torch
+
+    rng = random.Random(14)
+    zh = torch.tensor([[[rng.gauss(0, 2) for _ in range(7)] for _ in range(3)] for _ in range(2)], dtype=torch.float64)
+    zs = torch.tensor([[[rng.gauss(0, 2) for _ in range(7)] for _ in range(3)] for _ in range(2)], dtype=torch.float64)
+    w_fg = torch.tensor([[[rng.uniform(-1, 1) for _ in range(5)] for _ in range(4)] for _ in range(2)], dtype=torch.float64)
+    w_ef = torch.tensor([[rng.uniform(-1, 1) for _ in range(4)] for _ in range(2)], dtype=torch.float64)
+    states = [torch.tensor([[rng.gauss(0, 1) for _ in range(5)] for _ in range(3)], dtype=torch.float64) for _ in range(4)]
+    return zh, zs, w_fg, w_ef, states
+
+
+def _first6_and_sum(t):
+    return [float(v) for v in t.reshape(-1)[:6]] + [float(t.sum())]
+
+
+def test_surfacefusion_output_fusion_matches_the_official_code():
+    from paperdag.papers.surfacefusion.model import fuse_probs
+
+    zh, zs, *_ = _sf_inputs()
+    for key, mode, tau in (("hard_1.0", "hard", 1.0), ("soft_1.0", "soft", 1.0), ("soft_0.5", "soft", 0.5)):
+        assert _first6_and_sum(fuse_probs(zh, zs, mode, 0.8, tau)) == pytest.approx(SF_OFFICIAL[key], abs=2e-4)
+
+
+def test_surfacefusion_layer_attention_sum_matches_the_official_code():
+    import torch
+
+    from paperdag.papers.surfacefusion.model import fuse_layers
+
+    _, _, w_fg, w_ef, states = _sf_inputs()
+    fg = fuse_layers(torch.softmax(w_fg[1], dim=0), states)  # per dimension: softmax over layers
+    ef = fuse_layers(torch.softmax(w_ef[1], dim=-1), states)
+    assert _first6_and_sum(fg) == pytest.approx(SF_OFFICIAL["ta_fg"], abs=1e-5)
+    assert _first6_and_sum(ef) == pytest.approx(SF_OFFICIAL["ta_ef"], abs=1e-5)
