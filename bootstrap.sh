@@ -12,8 +12,8 @@ cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 # Debian packages: SLURM + munge for the real-cluster test; real English documents for
-# dataset_decomposition's corpus.
-APT_PACKAGES=(git slurm-wlm munge dict-gcide)
+# dataset_decomposition's corpus; word lists for compoundpiece.
+APT_PACKAGES=(git slurm-wlm munge dict-gcide wngerman wdutch wswedish wdanish)
 
 log() { printf '\n== %s\n' "$*"; }
 

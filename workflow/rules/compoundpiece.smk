@@ -1,4 +1,5 @@
-# compoundpiece: data -> train (one job per run) -> evaluate -> metrics + tables -> figures -> claims
+# compoundpiece: data -> train (one job per variant x run; it also decodes the evaluation words)
+# -> tokenizers (one job per run) / baselines / llm -> metrics + tables -> figures -> claims
 # (the metrics, figures and claims rules come from common.smk and papers/compoundpiece/report.py).
 # Config: config/papers/compoundpiece.yaml. Code: src/paperdag/papers/compoundpiece/ (job lists: plan.py).
 
@@ -9,14 +10,14 @@ use rule stage as compoundpiece_data with:
     input:
         code=CODE("compoundpiece.data"),
     output:
-        data="results/{scale}/compoundpiece/data/data.npz",
+        data="results/{scale}/compoundpiece/data/words.json",
     log:
         LOG("compoundpiece.data"),
     benchmark:
         BENCH("compoundpiece.data")
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=2000,
+        runtime=lambda wc: 120 if wc.scale == "paper" else 10,
     params:
         **JOB("compoundpiece.data", "seed", "data"),
 
@@ -24,35 +25,77 @@ use rule stage as compoundpiece_data with:
 use rule stage as compoundpiece_train with:
     input:
         data=rules.compoundpiece_data.output.data,
+        init=lambda w: compoundpiece_plan.train_init(w.scale, w.variant, w.run),
         code=CODE("compoundpiece.train"),
     output:
-        model="results/{scale}/compoundpiece/models/run{run}.safetensors",
+        model="results/{scale}/compoundpiece/models/{variant}-run{run}.safetensors",
+        evals="results/{scale}/compoundpiece/evals/{variant}-run{run}.json",
     log:
-        LOG("compoundpiece.train", "run{run}"),
+        LOG("compoundpiece.train", "{variant}-run{run}"),
     benchmark:
-        BENCH("compoundpiece.train", "run{run}")
+        BENCH("compoundpiece.train", "{variant}-run{run}")
+    wildcard_constraints:
+        variant="stage1|stage2|stage12",
+        run=r"\d+",
+    resources:
+        mem_mb=lambda wc: 40000 if wc.scale == "paper" else 1500,
+        runtime=lambda wc: 2880 if wc.scale == "paper" else 20,
+        gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("compoundpiece.train", "seed", "data", "model", "stage1", "stage2", "eval"),
+
+
+use rule stage as compoundpiece_tokenizers with:
+    input:
+        data=rules.compoundpiece_data.output.data,
+        stage1="results/{scale}/compoundpiece/evals/stage1-run{run}.json",
+        code=CODE("compoundpiece.tokenizers"),
+    output:
+        evals="results/{scale}/compoundpiece/evals/tokenizers-run{run}.json",
+    log:
+        LOG("compoundpiece.tokenizers", "run{run}"),
+    benchmark:
+        BENCH("compoundpiece.tokenizers", "run{run}")
     wildcard_constraints:
         run=r"\d+",
     resources:
-        mem_mb=1000,
-        runtime=lambda wc: 60 if wc.scale == "paper" else 5,
+        mem_mb=lambda wc: 16000 if wc.scale == "paper" else 1000,
+        runtime=lambda wc: 240 if wc.scale == "paper" else 10,
     params:
-        **JOB("compoundpiece.train", "seed", "train"),
+        **JOB("compoundpiece.tokenizers", "seed", "spm"),
 
 
-use rule stage as compoundpiece_evaluate with:
+use rule stage as compoundpiece_baselines with:
     input:
         data=rules.compoundpiece_data.output.data,
-        models=lambda w: compoundpiece_plan.model_files(w.scale, PAPER_CFG["compoundpiece"].params(w.scale)),
-        code=CODE("compoundpiece.evaluate"),
+        code=CODE("compoundpiece.baselines"),
     output:
-        evals="results/{scale}/compoundpiece/evals/evals.json",
+        evals="results/{scale}/compoundpiece/evals/baselines.json",
     log:
-        LOG("compoundpiece.evaluate"),
+        LOG("compoundpiece.baselines"),
     benchmark:
-        BENCH("compoundpiece.evaluate")
+        BENCH("compoundpiece.baselines")
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=3000,
+        runtime=lambda wc: 240 if wc.scale == "paper" else 15,
     params:
-        **JOB("compoundpiece.evaluate"),
+        **JOB("compoundpiece.baselines", "data", "baselines"),
+
+
+use rule stage as compoundpiece_llm with:
+    input:
+        data=rules.compoundpiece_data.output.data,
+        model=rules.lm_asset.output.model,
+        code=CODE("compoundpiece.llm"),
+    output:
+        evals="results/{scale}/compoundpiece/evals/llm.json",
+    log:
+        LOG("compoundpiece.llm"),
+    benchmark:
+        BENCH("compoundpiece.llm")
+    resources:
+        mem_mb=4000,
+        runtime=lambda wc: 600 if wc.scale == "paper" else 20,
+        gpu=lambda wc: 1 if wc.scale == "paper" else 0,
+    params:
+        **JOB("compoundpiece.llm", "llm"),

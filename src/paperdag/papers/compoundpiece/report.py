@@ -1,12 +1,20 @@
 """compoundpiece's outputs, declared once (see paperdag.core.results): the rule outputs, the report
 entries (captions in workflow/report/compoundpiece/) and the final-output lists all come from here."""
 
-FIGURES = ("fit",)
-TABLES = ("results",)
-METRICS_CONFIG = ()
-FIGURES_CONFIG = ()
+from . import plan
+
+FIGURES = ("main_accuracy", "llm_easy_hard", "hard_rate")
+TABLES = ("main", "per_language", "llm", "tokenizers", "silver")
+METRICS_CONFIG = ("runs", "data", "baselines", "llm")
+FIGURES_CONFIG = ("paper_reference",)
 TIMING = False
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:
-    return {"evals": f"results/{scale}/compoundpiece/evals/evals.json"}
+    return {
+        "data": f"results/{scale}/compoundpiece/data/words.json",
+        "models": plan.eval_files(scale, p),
+        "tokenizers": plan.tokenizer_files(scale, p),
+        "baselines": f"results/{scale}/compoundpiece/evals/baselines.json",
+        "llm": plan.llm_files(scale, p),
+    }
