@@ -104,6 +104,7 @@ def build(p: dict, seed: int) -> dict:
     rng = random.Random(seed)
     out = {"langs": list(d["langs"]), "test": [], "valid": [], "train": [], "silver": [], "web_train": [],
            "web_valid": [], "corpus": {}, "fewshot": {}}
+    web_all = []
     for lang in d["langs"]:
         lrng = random.Random(f"{seed}-{lang}")
         wl = read_word_list(lang)
@@ -194,13 +195,19 @@ def build(p: dict, seed: int) -> dict:
             if len(ww) >= 3 and ww in wl and len(ww.encode()) <= d["max_bytes"]:
                 web.append((ww, ww))
         lrng.shuffle(web)
+        web_all.append((lang, lrng, web))
+        out["fewshot"][lang] = [r for r in out["train"] if r["lang"] == lang][: d["n_fewshot_pool"]]
+
+    # the leakage rule, across languages (the model sees no language tag): every web word that is
+    # (lower-cased) an evaluation word of any language goes to the Stage-1 validation set
+    eval_all = {r["word"].lower() for k in ("test", "valid", "silver") for r in out[k]}
+    for lang, lrng, web in web_all:
         for inp, tgt in web:
-            leak = inp.lower() in eval_words or L.rejoin(tgt).lower() in eval_words
+            leak = inp.lower() in eval_all or L.rejoin(tgt).lower() in eval_all
             if leak or lrng.random() < d["web_valid_frac"]:
                 out["web_valid"].append({"lang": lang, "input": inp, "target": tgt, "leak": leak})
             else:
                 out["web_train"].append({"lang": lang, "input": inp, "target": tgt})
-
         # the compound-rich word multiset the tokenizers learn from (web words, joined)
         counts: dict[str, int] = {}
         for r in out["web_train"]:
@@ -208,6 +215,5 @@ def build(p: dict, seed: int) -> dict:
                 counts[r["input"]] = counts.get(r["input"], 0) + 1
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: d["n_corpus"]]
         out["corpus"][lang] = dict(sorted(top))
-        out["fewshot"][lang] = [r for r in out["train"] if r["lang"] == lang][: d["n_fewshot_pool"]]
     out["sizes"] = {k: len(v) for k, v in out.items() if isinstance(v, list) and k != "langs"}
     return out
