@@ -258,4 +258,13 @@ def test_smoke_end_to_end(repo):
     for f in ("main_accuracy", "llm_easy_hard", "hard_rate"):
         assert (res / f"figures/{f}.png").is_file()
     claims = json.loads((res / "claims.json").read_text())
-    assert {c["id"] for c in claims["claims"]} >= {"stage1_beats_unsupervised", "stage12_beats_stage2"}
+    assert {"stage1_beats_unsupervised", "stage12_beats_stage2"} <= {c["id"] for c in claims["claims"]}
+    # one config value reruns exactly its jobs: the SentencePiece vocabulary -> the tokenizer jobs
+    # (one per run) and what reads them, never data, training or the baselines
+    from conftest import dry_run_jobs
+
+    cfg = repo / "config/papers/compoundpiece.yaml"
+    cfg.write_text(cfg.read_text().replace("    spm: {vocab_size: 150}", "    spm: {vocab_size: 160}"))
+    rules = [r for r, _ in dry_run_jobs(repo, "--config", "scale=smoke", "papers=[compoundpiece]")]
+    assert rules.count("compoundpiece_tokenizers") == 3
+    assert not {"compoundpiece_data", "compoundpiece_train", "compoundpiece_baselines"} & set(rules)

@@ -119,25 +119,23 @@ def boundaries(segmentation: str) -> list[int]:
 def dehyphenate(hyphenated: str, rng: random.Random | None = None, p_case: float = 1.0) -> str:
     """Remove every hyphen; with probability p_case fix the case of the following character for
     continuity: lower|Upper -> lower (Bundes-Agentur -> Bundesagentur), Upper|lower -> upper
-    (E-mail -> EMail); otherwise the hyphen is just dropped (§2.2 step 5)."""
+    (E-mail -> EMail); otherwise the hyphen is just dropped (§2.2 step 5). "Lower" / "upper" as in
+    the official `corrupt_text`: c.lower() == c / c.upper() == c (so a digit counts as both)."""
     out = []
-    chars = list(hyphenated)
-    i = 0
-    while i < len(chars):
-        c = chars[i]
-        if c == "-" and out and i + 1 < len(chars):
-            nxt = chars[i + 1]
+    i, n = 0, len(hyphenated)
+    while i < n:
+        c = hyphenated[i]
+        if c == "-" and 0 < i < n - 1:
+            before, after = hyphenated[i - 1], hyphenated[i + 1]
             if rng is None or rng.random() < p_case:
-                prev = out[-1]
-                if prev.islower() and nxt.isupper():
-                    nxt = nxt.lower()
-                elif prev.isupper() and nxt.islower():
-                    nxt = nxt.upper()
-            out.append(nxt)
+                if before.lower() == before and after.upper() == after:
+                    after = after.lower()
+                elif before.upper() == before and after.lower() == after:
+                    after = after.upper()
+            out.append(after)
             i += 2
             continue
-        if c != "-":
-            out.append(c)
+        out.append(c)
         i += 1
     return "".join(out)
 
@@ -155,23 +153,35 @@ def _lev(a: str, b: str) -> int:
     return prev[-1]
 
 
-def align_split(word: str, parts: list[str], max_parts: int = 4) -> str | None:
-    """Surface segmentation of `word` whose slices best match the predicted constituents `parts`
-    (case-insensitive edit distance summed over parts; ties -> the later candidate, as in the
-    paper). None when it cannot be aligned (more parts than letters, too many parts)."""
+def align_split(word: str, parts: list[str], max_parts: int = 5) -> str | None:
+    """Surface segmentation of `word` whose slices best match the predicted constituents `parts`,
+    the same answer as the official `levenshtein_split`: it searches per-constituent length offsets
+    o_i (sum fixed to len(word) - sum len(c_i)) by increasing s = sum |o_i|, stops once s exceeds the
+    best summed case-insensitive edit distance, keeps the last of the tied candidates, and gives None
+    if that candidate has an empty slice. Since every candidate's distance is >= its s, that is the
+    global minimum distance, ties broken by the largest s, then the lexicographically largest
+    offsets; we enumerate cut points directly (polynomial, not the official exponential search).
+    None too for more than max_parts parts."""
     parts = [p for p in parts if p]
     if len(parts) <= 1:
         return word
-    if len(parts) > max_parts or len(parts) > len(word):
+    if len(parts) > max_parts:
         return None
-    n, w = len(word), word.lower()
-    best, best_cost = None, None
-    # choose cut points 0 < c1 < c2 < ... < n (exhaustive; words are short, parts <= max_parts)
-    for cuts in itertools.combinations(range(1, n), len(parts) - 1):
+    n, lw = len(word), word.lower()
+    lparts = [c.lower() for c in parts]
+    best_key, best = None, None
+    for cuts in itertools.combinations_with_replacement(range(n + 1), len(parts) - 1):
         edges = (0,) + cuts + (n,)
-        cost = sum(_lev(w[edges[i]:edges[i + 1]], parts[i].lower()) for i in range(len(parts)))
-        if best_cost is None or cost <= best_cost:
-            best, best_cost = edges, cost
+        offs = tuple(edges[i + 1] - edges[i] - len(parts[i]) for i in range(len(parts)))
+        s = sum(abs(o) for o in offs)
+        if s >= n and s > 0:
+            continue  # the official search stops before level len(word)
+        dist = sum(_lev(lw[edges[i]:edges[i + 1]], lparts[i]) for i in range(len(parts)))
+        key = (dist, -s, tuple(-o for o in offs))
+        if best_key is None or key < best_key:
+            best_key, best = key, edges
+    if best is None or any(best[i + 1] == best[i] for i in range(len(parts))):
+        return None
     return "-".join(word[best[i]:best[i + 1]] for i in range(len(parts)))
 
 

@@ -78,6 +78,9 @@ def hard_rate(metrics: dict, p: dict, timing=None):
         ax.bar([i + (k - 0.5) * 0.38 for i in range(len(langs))], [100 * tok[lg][key]["mean"] for lg in langs], 0.38,
                yerr=[100 * tok[lg][key]["std"] for lg in langs], capsize=3, color=color, label=label)
     ax.set_xticks(range(len(langs)), langs)
+    top = max([100 * (tok[lg][k]["mean"] + tok[lg][k]["std"]) for lg in langs
+               for k in ("spm_hard_rate", "compoundpiece_hard_rate")] + [0.0])
+    ax.set_ylim(0, max(5.0, 1.15 * top))
     ax.set_ylabel("hard compounds (%)")
     ax.set_title("compoundpiece: hard-compound rate per tokenizer")
     ax.legend(fontsize=7)
