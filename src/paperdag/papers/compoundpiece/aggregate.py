@@ -189,5 +189,8 @@ def aggregate(inputs: dict, p: dict) -> Results:
     silver_t = Table(pd.DataFrame(srow), title="compoundpiece: segmentation of real word-list compounds (silver)",
                      note="Real compounds of the Debian word lists that split one way only into two frequent "
                           "words (labels mined, not curated).")
-    return Results(metrics, {"main": main, "per_language": per_language, "llm": llm_t, "tokenizers": tokenizers,
+    acc = Table(pd.DataFrame([{"method": m, "seg_avg": _pct(summary[m]["seg_avg"]["mean"]),
+                               "norm_avg": _pct(summary[m]["norm_avg"]["mean"])} for m in methods]),
+                title="compoundpiece: average accuracy (%) per method (means over runs)")
+    return Results(metrics, {"accuracy": acc, "main": main, "per_language": per_language, "llm": llm_t, "tokenizers": tokenizers,
                              "silver": silver_t})

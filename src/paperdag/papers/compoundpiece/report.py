@@ -5,6 +5,7 @@ from . import plan
 
 FIGURES = ("main_accuracy", "llm_easy_hard", "hard_rate")
 TABLES = ("main", "per_language", "llm", "tokenizers", "silver")
+CSV_TABLES = ("accuracy",)  # numeric means per method (data for `dvc plots`)
 METRICS_CONFIG = ("runs", "data", "baselines", "llm")
 FIGURES_CONFIG = ("paper_reference",)
 TIMING = False
