@@ -12,8 +12,9 @@ cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 # Debian packages: SLURM + munge for the real-cluster test; real English documents for
-# dataset_decomposition's corpus; espeak-ng for surfacefusion's grapheme-to-phoneme task.
-APT_PACKAGES=(git slurm-wlm munge dict-gcide espeak-ng)
+# dataset_decomposition's corpus; espeak-ng for surfacefusion's grapheme-to-phoneme task; word lists
+# for compoundpiece.
+APT_PACKAGES=(git slurm-wlm munge dict-gcide espeak-ng wngerman wdutch wswedish wdanish)
 
 log() { printf '\n== %s\n' "$*"; }
 

@@ -381,3 +381,26 @@ def test_surfacefusion_layer_attention_sum_matches_the_official_code():
     ef = fuse_layers(torch.softmax(w_ef[1], dim=-1), states)
     assert _first6_and_sum(fg) == pytest.approx(SF_OFFICIAL["ta_fg"], abs=1e-5)
     assert _first6_and_sum(ef) == pytest.approx(SF_OFFICIAL["ta_ef"], abs=1e-5)
+# compoundpiece: the edit-distance alignment and the Stage-1 dehyphenation
+# Official: github.com/bminixhofer/compoundpiece @ a92ea8be98d09d1a2fa364f18413f90aea2409f5,
+# `get_wiktionary_data.py` WiktextractCompoundExtractor.levenshtein_split(word, constituents)
+# (segmentation = its parts joined by "-"; None when it returns None) and
+# `word_segmentation/utils.py` corrupt_text(text, args) with dash_continuity_prob = 1 (first
+# output), run with `Levenshtein.distance` from rapidfuzz 3.14.6 (the metric python-Levenshtein wraps).
+# ---------------------------------------------------------------------------------------------
+COMPOUNDPIECE_SPLITS = [('Bundesagentur', ['Bund', 'Agentur'], 'Bundes-agentur'), ('Schulbuch', ['Schule', 'Buch'], 'Schul-buch'), ('Haustür', ['Haus', 'Tür'], 'Haus-tür'), ('Arbeitszeitmodell', ['Arbeit', 'Zeit', 'Modell'], 'Arbeits-zeit-modell'), ('ziektenhuis', ['ziekte', 'huis'], 'ziekten-huis'), ('flickskola', ['flicka', 'skola'], 'flick-skola'), ('aaaa', ['aa', 'aa'], 'aa-aa'), ('abab', ['ab', 'ab', 'ab'], None), ('Sonnenschein', ['Sonne', 'Schein'], 'Sonnen-schein'), ('Donaudampfschiff', ['Donau', 'Dampf', 'Schiff'], 'Donau-dampf-schiff'), ('Hau', ['xy', 'z'], 'Ha-u'), ('Liebesbrief', ['Liebe', 'Brief'], 'Liebes-brief'), ('banana', ['ba', 'na', 'na'], 'ba-na-na'), ('Gesundheitsamt', ['gesund', 'heit', 'Amt'], 'Gesund-heits-amt'), ('Kindergarten', ['Kind', 'Garten'], 'Kinder-garten')]
+COMPOUNDPIECE_CORRUPT = [('Bundes-Agentur', 'Bundesagentur'), ('E-mail', 'EMail'), ('E-Mail', 'EMail'), ('haus-tür', 'haustür'), ('Haus-Tür-Schloss', 'Haustürschloss'), ('plain', 'plain'), ('1-a', '1A'), ('a-1', 'a1'), ('ABC-def', 'ABCDef'), ('x-Y-z', 'xyZ')]
+
+
+def test_compoundpiece_alignment_matches_official_levenshtein_split():
+    from paperdag.papers.compoundpiece import lang as L
+
+    for word, parts, want in COMPOUNDPIECE_SPLITS:
+        assert L.align_split(word, parts) == want, (word, parts)
+
+
+def test_compoundpiece_dehyphenation_matches_official_corrupt_text():
+    from paperdag.papers.compoundpiece import lang as L
+
+    for text, want in COMPOUNDPIECE_CORRUPT:
+        assert L.dehyphenate(text) == want, text
