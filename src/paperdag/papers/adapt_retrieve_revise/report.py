@@ -1,12 +1,14 @@
-"""adapt_retrieve_revise's outputs, declared once (see paperdag.core.results): the rule outputs, the report
-entries (captions in workflow/report/adapt_retrieve_revise/) and the final-output lists all come from here."""
+"""adapt_retrieve_revise's outputs, declared once (see paperdag.core.results): the rule outputs, the
+report entries (captions in workflow/report/adapt_retrieve_revise/) and the final-output lists."""
 
-FIGURES = ("fit",)
-TABLES = ("results",)
-METRICS_CONFIG = ()
-FIGURES_CONFIG = ()
+FIGURES = ("systems", "recall_at_k", "draft_source", "iterations")
+TABLES = ("table1", "retrieval", "ablations")
+METRICS_CONFIG = ("runs", "retrieval", "revise", "paper_reference")
+FIGURES_CONFIG = ("paper_reference",)
 TIMING = False
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:
-    return {"evals": f"results/{scale}/adapt_retrieve_revise/evals/evals.json"}
+    from .plan import eval_files
+
+    return {"evals": eval_files(scale, p)}
