@@ -138,4 +138,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
     for key in statute_level:
         arows.append({"ablation": f"statute-level recall (lenient), {key}", **{TASK_COLS[t]: "" for t in tasks}, "Avg": _pct(statute_level[key])})
     t3 = Table(pd.DataFrame(arows), title="Ablations: reviser swap, iterations, statute-level recall (%)", note=f"{len(evs)} independent runs.")
-    return Results(metrics, {"table1": t1, "retrieval": t2, "ablations": t3})
+    curve = pd.DataFrame([{"k": int(kk), **{f"{key}_keyed": retrieval["all"]["avg"][key][str(kk)]["mean"] for key in ("query", "draft")}}
+                          for kk in ks])
+    t4 = Table(curve, title="recall@k (%) by retrieval key, average over tasks and runs")
+    return Results(metrics, {"table1": t1, "retrieval": t2, "ablations": t3, "recall_curve": t4})

@@ -105,7 +105,7 @@ def train(model, phases: list[tuple[str, list, int]], t: dict, seed: int, resume
                 out.loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
-                tot, cnt, step = tot + float(out.loss), cnt + 1, step + 1
+                tot, cnt, step = tot + float(out.loss.detach()), cnt + 1, step + 1
             epoch += 1
             if log:
                 log.info("%s epoch %d/%d: mean loss %.4f", name, epoch, total_epochs, tot / max(1, cnt))

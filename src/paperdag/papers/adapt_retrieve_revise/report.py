@@ -3,6 +3,7 @@ report entries (captions in workflow/report/adapt_retrieve_revise/) and the fina
 
 FIGURES = ("systems", "recall_at_k", "draft_source", "iterations")
 TABLES = ("table1", "retrieval", "ablations")
+CSV_TABLES = ("recall_curve",)  # recall@k by key, averaged over tasks (for `dvc plots`)
 METRICS_CONFIG = ("runs", "retrieval", "revise", "paper_reference")
 FIGURES_CONFIG = ("paper_reference",)
 TIMING = False

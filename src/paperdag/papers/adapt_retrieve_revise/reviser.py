@@ -67,7 +67,36 @@ def _ids(tok, text: str) -> list[int]:
 
 @torch.no_grad()
 def score_titles(model, tok, user: str, titles: list[str]) -> list[float]:
-    """Sum log-likelihood of " <title>." after the answer prefix, for each title (one batch)."""
+    """Sum log-likelihood of " <title>." after the answer prefix, for each title. The shared prompt
+    runs once; its KV cache is repeated over the titles, which run as one right-padded batch."""
+    p = _ids(tok, prompt(tok, user, ANSWER_PREFIX))
+    conts = [_ids(tok, f" {t}.") for t in titles]
+    pre = model(input_ids=torch.tensor([p]), use_cache=True)
+    last = torch.log_softmax(pre.logits[0, -1].float(), -1)  # predicts each title's first token
+    cache = pre.past_key_values
+    cache.batch_repeat_interleave(len(conts))
+    L = max(len(c) for c in conts)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    ids = torch.full((len(conts), L), pad, dtype=torch.long)
+    att = torch.zeros((len(conts), len(p) + L), dtype=torch.long)
+    att[:, : len(p)] = 1
+    for r, c in enumerate(conts):
+        ids[r, : len(c)] = torch.tensor(c)
+        att[r, len(p) : len(p) + len(c)] = 1
+    pos = torch.arange(len(p), len(p) + L).unsqueeze(0).expand(len(conts), -1)
+    logp = torch.log_softmax(model(input_ids=ids, attention_mask=att, past_key_values=cache, position_ids=pos).logits.float(), -1)
+    out = []
+    for r, c in enumerate(conts):
+        total = float(last[c[0]])
+        for j in range(1, len(c)):
+            total += float(logp[r, j - 1, c[j]])
+        out.append(total)
+    return out
+
+
+def score_titles_full(model, tok, user: str, titles: list[str]) -> list[float]:
+    """The same scores without the cache (one batch of full sequences): the reference the cached
+    scorer is tested against."""
     p = _ids(tok, prompt(tok, user, ANSWER_PREFIX))
     seqs = [p + _ids(tok, f" {t}.") for t in titles]
     L = max(len(x) for x in seqs)
@@ -77,7 +106,8 @@ def score_titles(model, tok, user: str, titles: list[str]) -> list[float]:
     for r, x in enumerate(seqs):
         ids[r, : len(x)] = torch.tensor(x)
         att[r, : len(x)] = 1
-    logp = torch.log_softmax(model(input_ids=ids, attention_mask=att).logits.float(), -1)
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=ids, attention_mask=att).logits.float(), -1)
     out = []
     for r, x in enumerate(seqs):
         pos = torch.arange(len(p) - 1, len(x) - 1)
