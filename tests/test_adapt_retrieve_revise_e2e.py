@@ -35,3 +35,10 @@ def test_smoke_pipeline(repo):
     # determinism: everything again from the statute book on gives the same metrics.json bytes
     snakemake(repo, *cfg, "--forcerun", "adapt_retrieve_revise_book", timeout=900)
     assert (out / "metrics.json").read_bytes() == first
+
+
+def test_paper_scale_dry_run_asks_for_gpus(repo):
+    p = snakemake(repo, "-n", "--config", "scale=paper", "papers=[adapt_retrieve_revise]")
+    out = p.stdout + p.stderr
+    assert "results/paper/adapt_retrieve_revise/evals/run0.json" in out
+    assert "gpu=1" in out
