@@ -272,6 +272,9 @@ def summarise(pre: dict, fts: list[dict], lm: dict, names: dict) -> dict:
         per_run["lm_conjugate_gain_finetuned"] = np.mean([ft_lang[la] for la in others], axis=0) - ft_lang["en"]
         per_run["lm_pretrained_gain_others"] = np.full(R, np.mean([pre_lang[la] for la in others]) - pre_lang["en"])
         claims = {k: mean_std(v) for k, v in per_run.items() if k != "lm_pretrained_gain_others"}
+    if "en" in lm["languages"]:
+        # testbed premise: the pre-trained LM's English ICL accuracy (one model, one measurement)
+        claims["lm_pretrained_icl_en"] = float(pre_lang["en"])
     summary = {"models": names, "languages": [LANGUAGE_NAMES[la] for la in lm["languages"]], "runs": R, "by_language": by_lang,
                "per_run": {k: [float(x) for x in v] for k, v in per_run.items()}}
     return {"summary": summary, "table": table, "claims_inputs": claims}
