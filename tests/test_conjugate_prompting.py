@@ -238,16 +238,70 @@ def test_lm_code_path_on_a_tiny_stand_in(tmp_path):
     ft = lm_probe.run_probe(merged, tok, lm, LOG)
     gens = lm_probe.generate(merged, tok, ["Input: a", "Input: a longer prompt here"], 2, 2)
     assert gens == lm_probe.generate(merged, tok, ["Input: a", "Input: a longer prompt here"], 2, 1)  # padding does not change outputs
-    out = lm_probe.summarise(pre, ft, lm, {"pretrained": "a", "finetuned": "b"})
-    assert len(out["table"]) == 2 and out["claims_inputs"]["lm_drop_en_minus_others"]["n"] == 3
+    out = lm_probe.summarise(pre, [ft, ft], lm, {"pretrained": "a", "finetuned": "b"})
+    # n counts the fine-tune runs (here 2), never the 3 prompts per cell
+    assert len(out["table"]) == 2 and out["claims_inputs"]["lm_drop_en_minus_others"]["n"] == 2
     # paper scale: the probe stage loads the two models by hub id; here local stand-ins
     import types
 
     from paperdag.core.io import read_json
 
     lm_hub = dict(lm, source="hub", hub={"pretrained": str(tmp_path / "tiny"), "finetuned": str(tmp_path / "tiny")})
-    ctx = types.SimpleNamespace(params={"lm": lm_hub}, input={}, output=types.SimpleNamespace(lm=str(tmp_path / "probe.json")), log=LOG)
-    lm_probe.probe_stage(ctx)
-    res = read_json(tmp_path / "probe.json")
-    assert res["summary"]["models"]["pretrained"] == str(tmp_path / "tiny")
-    assert all(r["drop"] == 0 for r in res["table"])  # the same model twice: no drop
+    res = {}
+    for which in ("pre", "run0"):
+        ctx = types.SimpleNamespace(params={"lm": lm_hub}, input={}, output=types.SimpleNamespace(lm=str(tmp_path / f"probe-{which}.json")), log=LOG,
+                                    wildcards={"which": which})
+        lm_probe.probe_stage(ctx)
+        res[which] = read_json(tmp_path / f"probe-{which}.json")
+    assert res["pre"]["model"] == str(tmp_path / "tiny")
+    out = lm_probe.summarise(res["pre"]["cells"], [res["run0"]["cells"]], lm_hub, {"pretrained": "a", "finetuned": "b"})
+    assert all(r["drop"] == 0 for r in out["table"])  # the same model twice: no drop
+    assert out["claims_inputs"]["lm_drop_en"]["n"] == 1  # one published checkpoint: n = 1
+
+
+def _cells(acc: dict, n: int = 4) -> dict:
+    """Probe cells with a given number of correct prompts out of n, per language."""
+    return {f"repeat|math|{la}": {"correct": [i < k for i in range(n)], "if_answer": [False] * n} for la, k in acc.items()}
+
+
+def test_lm_summary_counts_fine_tune_runs_and_averages_them_by_hand():
+    lm = dict(icl_tasks=["repeat"], if_tasks=["math"], languages=["en", "pl", "ls"])
+    pre = _cells({"en": 4, "pl": 4, "ls": 2})                          # 100, 100, 50 %
+    fts = [_cells({"en": 0, "pl": 4, "ls": 2}), _cells({"en": 2, "pl": 2, "ls": 2})]  # run 0, run 1
+    out = lm_probe.summarise(pre, fts, lm, {"pretrained": "a", "finetuned": "b"})
+    ci = out["claims_inputs"]
+    # English drop per run: 100 and 50 -> mean 75, std sqrt(1250), n = 2 runs
+    assert ci["lm_drop_en"]["mean"] == pytest.approx(75.0) and ci["lm_drop_en"]["n"] == 2
+    assert ci["lm_drop_en"]["std"] == pytest.approx(np.std([100, 50], ddof=1))
+    # drop in the others: run 0: (0 + 0) / 2 = 0; run 1: (50 + 0) / 2 = 25 -> en minus others 100, 25
+    assert out["summary"]["per_run"]["lm_drop_en_minus_others"] == pytest.approx([100.0, 25.0])
+    # fine-tuned gain of the transforms over English: run 0: 75 - 0; run 1: 50 - 50
+    assert out["summary"]["per_run"]["lm_conjugate_gain_finetuned"] == pytest.approx([75.0, 0.0])
+    en = [r for r in out["table"] if r["language"] == "English"][0]
+    assert en["finetuned_acc"] == pytest.approx(25.0) and en["runs"] == 2 and en["n_prompts"] == 4
+
+
+def test_synthetic_claims_count_training_runs_not_prompts():
+    from paperdag.papers.conjugate_prompting import synthetic
+
+    p = dict(prompt_len=4, dim=2, sigma=1.0, finetune={"snapshots": [5]}, eval={"gammas": [1.0, 2.0]}, claims={"finetune_step": 5, "gamma": 2.0, "pi_bins": [0.0, 0.5, 1.0]})
+    rng = np.random.default_rng(0)
+
+    def run(shift):  # 50 prompts; fine-tuning adds `shift` to every D_cont loss
+        L = {}
+        for dist in ("cont", "disc"):
+            for r in ("ridge", "discrete", "mixture"):
+                L[f"ref|{dist}|{r}"] = rng.random((50, 4))
+            L[f"pi|{dist}"] = rng.random((50, 4))
+            for m in ("pre", "ft5"):
+                for t in ("g1", "g2", "rot"):
+                    L[f"{m}|{dist}|{t}"] = np.ones((50, 4))
+        L["taskdist|cont"] = rng.random(50)
+        L["ft5|cont|g1"] = L["ft5|cont|g1"] + shift
+        return L
+
+    syn, ci = synthetic.summarise([run(0.1), run(0.2), run(0.3)], p)
+    assert ci["ft_cont_increase"]["n"] == 3  # three runs, not 150 prompts
+    assert ci["ft_cont_increase"]["mean"] == pytest.approx(0.2) and ci["ft_cont_increase"]["std"] == pytest.approx(0.1)
+    assert syn["per_run"]["ft_cont_increase"] == pytest.approx([0.1, 0.2, 0.3])
+    assert syn["mean_loss"]["cont"]["ft5"]["g1"] == pytest.approx(1.2) and syn["runs"] == 3

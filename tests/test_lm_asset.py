@@ -112,3 +112,12 @@ def test_conversion_and_load(smollm2_asset):
     # a real tokenizer with a chat template, and a sensible next token
     assert tok.chat_template
     assert tok.decode(a[0, -1].argmax()).strip() == "Paris"
+
+
+def test_missing_gemma3_asset_names_its_own_rule(tmp_path):
+    """The Gemma 3 270M base asset's error says how to build that asset (rule lm_asset_gemma3)."""
+    p = tmp_path / "resources/models/gemma3-270m"
+    with pytest.raises(PaperdagError, match="lm_asset_gemma3"):
+        lm.verify_asset(p)
+    with pytest.raises(PaperdagError, match="lm_asset_gemma3"):
+        lm.load_causal_lm(str(p), verify=False)

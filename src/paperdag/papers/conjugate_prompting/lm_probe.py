@@ -141,9 +141,10 @@ def lora_config(f: dict):
     return LoraConfig(r=f["lora_r"], lora_alpha=f["lora_alpha"], lora_dropout=0.0, target_modules=f["lora_targets"], task_type="CAUSAL_LM")
 
 
-def finetune(model, tok, f: dict, seed: int, log, resume_dir) -> tuple[dict, list[float]]:
+def finetune(model, tok, f: dict, seed: int, log, resume_dir, tag: str = "lm_finetune") -> tuple[dict, list[float]]:
     """A short LoRA instruction fine-tune on `instruction_data` (causal LM loss on the whole
-    example). Returns the adapter's tensors and the loss curve; resumes from `resume_dir`."""
+    example). Returns the adapter's tensors and the loss curve; resumes from `resume_dir`
+    (checkpoints named by `tag`, one per run)."""
     import torch
     from peft import get_peft_model, get_peft_model_state_dict
 
@@ -162,7 +163,7 @@ def finetune(model, tok, f: dict, seed: int, log, resume_dir) -> tuple[dict, lis
     pm = get_peft_model(model, lora_config(f))
     data = [t + tok.eos_token for t in instruction_data(f["steps"] * f["batch_size"], seed)]
     opt = torch.optim.AdamW([p for p in pm.parameters() if p.requires_grad], lr=f["lr"], weight_decay=0.0)
-    resumer = Resumer(resume_dir, "lm_finetune", every=f["checkpoint_every"])
+    resumer = Resumer(resume_dir, tag, every=f["checkpoint_every"])
     hist = {"loss": []}
     start = resumer.restore(AdapterState(), opt, extra=hist)
     tok.padding_side = "right"
@@ -231,35 +232,51 @@ def run_probe(model, tok, lm: dict, log) -> dict:
     return cells
 
 
-def summarise(pre: dict, ft: dict, lm: dict, names: dict) -> dict:
-    """The paper's table (accuracy per task pair x language, both models, drop) and the claim
-    inputs. Drop = pre-trained minus fine-tuned accuracy, in percentage points."""
+def _acc(cells: dict, key: str) -> np.ndarray:
+    return 100 * np.array(cells[key]["correct"], float)
+
+
+def summarise(pre: dict, fts: list[dict], lm: dict, names: dict) -> dict:
+    """The paper's table (accuracy per task pair x language: the pre-trained LM, the fine-tuned
+    LMs as mean and std over the independent fine-tunes, the drop) and the claim inputs, one
+    value per fine-tune run (n = runs; prompts are not independent replicates): each run's value
+    is its mean over prompts and task pairs, in percentage points. `pre` and each of `fts` are
+    the probe's cells {"<icl>|<if>|<lang>": {"correct": [...], "if_answer": [...]}}."""
+    from paperdag.core.stats import mean_std
+
+    R = len(fts)
+    pairs = [f"{icl}|{t}" for icl in lm["icl_tasks"] for t in lm["if_tasks"]]
     table, by_lang = [], {}
-    per_prompt_drop, per_prompt_ft = {}, {}
+    pre_lang, ft_lang = {}, {}  # language -> accuracy (pre) / per-run accuracies, mean over pairs and prompts
     for lang in lm["languages"]:
-        drops = []
-        for icl in lm["icl_tasks"]:
-            for if_task in lm["if_tasks"]:
-                k = f"{icl}|{if_task}|{lang}"
-                a, b = np.array(pre[k]["correct"], float), np.array(ft[k]["correct"], float)
-                table.append({"icl_task": icl, "if_task": if_task, "language": LANGUAGE_NAMES[lang], "n": len(a), "pretrained_acc": 100 * a.mean(), "finetuned_acc": 100 * b.mean(), "drop": 100 * (a.mean() - b.mean()),
-                              "pretrained_if": 100 * np.mean(pre[k]["if_answer"]), "finetuned_if": 100 * np.mean(ft[k]["if_answer"])})
-                drops.append(100 * (a - b))
-        per_prompt_drop[lang] = np.mean(drops, axis=0)  # per prompt index, averaged over task pairs
-        per_prompt_ft[lang] = np.mean([100 * np.array(ft[f"{icl}|{t}|{lang}"]["correct"], float) for icl in lm["icl_tasks"] for t in lm["if_tasks"]], axis=0)
-        rows = [r for r in table if r["language"] == LANGUAGE_NAMES[lang]]
-        by_lang[LANGUAGE_NAMES[lang]] = {k: float(np.mean([r[k] for r in rows])) for k in ("pretrained_acc", "finetuned_acc", "drop")}
-    claims = {}
+        for pair in pairs:
+            k = f"{pair}|{lang}"
+            a = _acc(pre, k)
+            b = np.array([_acc(ft, k).mean() for ft in fts])
+            icl, if_task = pair.split("|")
+            table.append({"icl_task": icl, "if_task": if_task, "language": LANGUAGE_NAMES[lang], "n_prompts": len(a), "runs": R,
+                          "pretrained_acc": float(a.mean()), "finetuned_acc": float(b.mean()), "finetuned_sd": float(b.std(ddof=1)) if R > 1 else 0.0,
+                          "drop": float(a.mean() - b.mean()),
+                          "pretrained_if": float(100 * np.mean(pre[k]["if_answer"])), "finetuned_if": float(np.mean([100 * np.mean(ft[k]["if_answer"]) for ft in fts]))})
+        pre_lang[lang] = float(np.mean([_acc(pre, f"{pair}|{lang}").mean() for pair in pairs]))
+        ft_lang[lang] = np.array([np.mean([_acc(ft, f"{pair}|{lang}").mean() for pair in pairs]) for ft in fts])
+        by_lang[LANGUAGE_NAMES[lang]] = {"pretrained_acc": pre_lang[lang], "finetuned_acc": float(ft_lang[lang].mean()),
+                                         "finetuned_sd": float(ft_lang[lang].std(ddof=1)) if R > 1 else 0.0,
+                                         "finetuned_runs": [float(v) for v in ft_lang[lang]], "drop": float(pre_lang[lang] - ft_lang[lang].mean())}
+    claims, per_run = {}, {}
     others = [la for la in lm["languages"] if la != "en"]
     if "en" in lm["languages"] and others:
-        en = per_prompt_drop["en"]
-        rest = np.mean([per_prompt_drop[la] for la in others], axis=0)
-        diff = en - rest
-        claims["lm_drop_en_minus_others"] = {"mean": float(diff.mean()), "std": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0, "n": int(len(diff))}
-        claims["lm_drop_en"] = {"mean": float(en.mean()), "std": float(en.std(ddof=1)) if len(en) > 1 else 0.0, "n": int(len(en))}
-        gain = np.mean([per_prompt_ft[la] for la in others], axis=0) - per_prompt_ft["en"]
-        claims["lm_conjugate_gain_finetuned"] = {"mean": float(gain.mean()), "std": float(gain.std(ddof=1)) if len(gain) > 1 else 0.0, "n": int(len(gain))}
-    summary = {"models": names, "languages": [LANGUAGE_NAMES[la] for la in lm["languages"]], "by_language": by_lang}
+        drop = {la: pre_lang[la] - ft_lang[la] for la in lm["languages"]}  # per run
+        per_run["lm_drop_en"] = drop["en"]
+        per_run["lm_drop_en_minus_others"] = drop["en"] - np.mean([drop[la] for la in others], axis=0)
+        per_run["lm_conjugate_gain_finetuned"] = np.mean([ft_lang[la] for la in others], axis=0) - ft_lang["en"]
+        per_run["lm_pretrained_gain_others"] = np.full(R, np.mean([pre_lang[la] for la in others]) - pre_lang["en"])
+        claims = {k: mean_std(v) for k, v in per_run.items() if k != "lm_pretrained_gain_others"}
+    if "en" in lm["languages"]:
+        # testbed premise: the pre-trained LM's English ICL accuracy (one model, one measurement)
+        claims["lm_pretrained_icl_en"] = float(pre_lang["en"])
+    summary = {"models": names, "languages": [LANGUAGE_NAMES[la] for la in lm["languages"]], "runs": R, "by_language": by_lang,
+               "per_run": {k: [float(x) for x in v] for k, v in per_run.items()}}
     return {"summary": summary, "table": table, "claims_inputs": claims}
 
 
@@ -274,32 +291,35 @@ def finetune_stage(ctx):
 
     from paperdag.core.io import save_tensors
 
+    from . import plan
+
     p = ctx.params["lm"]
-    torch.manual_seed(p["seed"])
+    run = ctx.wildcards["run"]
+    seed = plan.lm_ft_seed(ctx.params, run)
+    ctx.log.info("fine-tune run %s: seed %d", run, seed)
+    torch.manual_seed(seed)
     model, tok = load_lm(ctx.input.base, verify=p["source"] != "tiny")
-    state, curve = finetune(model, tok, p["finetune"], p["seed"], ctx.log, ctx.resume_dir())
-    save_tensors(ctx.output.adapter, state, {"loss_curve": curve})
+    state, curve = finetune(model, tok, p["finetune"], seed, ctx.log, ctx.resume_dir(), tag=f"lm_finetune-run{run}")
+    save_tensors(ctx.output.adapter, state, {"loss_curve": curve, "seed": seed})
 
 
 def probe_stage(ctx):
+    """Probe one LM: the pre-trained one (wildcard which = pre) or fine-tune run r (which = run<r>):
+    the pre-trained model with run r's adapter merged in, or at the hub scale the published
+    fine-tuned checkpoint."""
     from paperdag.core.io import write_json
 
     p = ctx.params["lm"]
+    which = ctx.wildcards["which"]
     if p["source"] == "hub":
-        pre_id, ft_id = p["hub"]["pretrained"], p["hub"]["finetuned"]
-        m, tok = load_lm(f"hub:{pre_id}")
-        pre = run_probe(m, tok, p, ctx.log)
-        del m
-        m, tok = load_lm(f"hub:{ft_id}")
-        ft = run_probe(m, tok, p, ctx.log)
-        names = {"pretrained": pre_id, "finetuned": ft_id}
+        name = p["hub"]["pretrained"] if which == "pre" else p["hub"]["finetuned"]
+        m, tok = load_lm(f"hub:{name}")
     else:
         m, tok = load_lm(ctx.input.base, verify=p["source"] != "tiny")
-        pre = run_probe(m, tok, p, ctx.log)
-        m = with_adapter(m, ctx.input.adapter, p["finetune"])
-        ft = run_probe(m, tok, p, ctx.log)
         base = "tiny random Llama (smoke stand-in)" if p["source"] == "tiny" else Path(ctx.input.base).name
-        names = {"pretrained": base, "finetuned": f"{base} + English instruction LoRA ({p['finetune']['steps']} steps)"}
-    out = summarise(pre, ft, p, names)
-    out["generations"] = {"pretrained": {k: v["generations"] for k, v in pre.items()}, "finetuned": {k: v["generations"] for k, v in ft.items()}}
-    write_json(ctx.output.lm, json.loads(json.dumps(out)))
+        name = base
+        if which != "pre":
+            m = with_adapter(m, ctx.input.adapter, p["finetune"])
+            name = f"{base} + English instruction LoRA ({p['finetune']['steps']} steps)"
+    cells = run_probe(m, tok, p, ctx.log)
+    write_json(ctx.output.lm, json.loads(json.dumps({"which": which, "model": name, "cells": cells})))

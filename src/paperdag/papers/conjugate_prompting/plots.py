@@ -57,11 +57,12 @@ def loss_vs_examples(m: dict, p: dict, timing=None):
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xlabel("Bayes posterior P(discrete task | prompt) under D_mix")
     ax.set_ylabel("loss change on D_cont (squared error / d)")
-    ax.set_title("forgetting vs ambiguity of the prompt (D_cont, k ≥ 1)")
+    ax.set_title("loss change on D_cont vs posterior ambiguity (k ≥ 1)")
     lo, hi = min(val + [0.0]), max(val + [0.0])
     ax.set_ylim(lo - 0.15 * (hi - lo) - 1e-9, hi + 0.25 * (hi - lo) + 1e-9)
     ax.legend(loc="upper right")
-    fig.suptitle("conjugate_prompting: in-context linear regression before and after fine-tuning (ours; the paper's Fig. 2 shape)", y=1.02)
+    fig.suptitle(f"conjugate_prompting: in-context linear regression loss vs examples, before and after fine-tuning (mean over {syn['runs']} training runs; "
+                 "the paper's Fig. 2 shape, it quotes no numbers)", y=1.02, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -71,7 +72,7 @@ def conjugate_gamma(m: dict, p: dict, timing=None):
     plt, s, syn, styles = _setup(m, p)
     gammas = s["eval"]["gammas"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, dist, title in ((axes[0], "cont", "D_cont (the forgotten capability)"), (axes[1], "disc", "D_disc (the fine-tuning tasks)")):
+    for ax, dist, title in ((axes[0], "cont", "D_cont (continuous tasks)"), (axes[1], "disc", "D_disc (discrete tasks, the fine-tuning data)")):
         ml = syn["mean_loss"][dist]
         for name, st in styles.items():
             ax.plot(gammas, [ml[name][f"g{g:g}"] for g in gammas], **st)
@@ -84,34 +85,42 @@ def conjugate_gamma(m: dict, p: dict, timing=None):
         ax.set_ylabel("mean squared error / d over k = 0..K-1")
         ax.set_title(title)
     axes[0].legend(loc="upper left", fontsize=7)
-    fig.suptitle("conjugate prompting by label scaling: gamma = 1 is the plain prompt", y=1.02)
+    fig.suptitle(f"loss vs label scale gamma (gamma = 1: plain prompt; mean over {syn['runs']} training runs; the paper quotes no numbers)", y=1.02, fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def lm_probe(m: dict, p: dict, timing=None):
-    """The LM probe: ICL accuracy per language, before and after the instruction fine-tune."""
+    """The LM probe: ICL accuracy per language of the pre-trained LM and of the fine-tunes (mean
+    over runs, std as error bar, each run as a dot)."""
     plt, s, syn, styles = _setup(m, p)
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig, ax = plt.subplots(figsize=(10, 4))
     lm = m.get("lm")
     if lm:
         langs = lm["languages"]
         x = np.arange(len(langs))
-        pre = [lm["by_language"][la]["pretrained_acc"] for la in langs]
-        ft = [lm["by_language"][la]["finetuned_acc"] for la in langs]
+        bl = lm["by_language"]
+        pre = [bl[la]["pretrained_acc"] for la in langs]
+        ft = [bl[la]["finetuned_acc"] for la in langs]
+        sd = [bl[la]["finetuned_sd"] for la in langs]
         ax.bar(x - 0.2, pre, 0.4, label=f"pre-trained ({lm['models']['pretrained']})", color="tab:blue")
-        ax.bar(x + 0.2, ft, 0.4, label=f"fine-tuned ({lm['models']['finetuned']})", color="tab:red")
+        ax.bar(x + 0.2, ft, 0.4, yerr=sd, capsize=3, label=f"fine-tuned ({lm['models']['finetuned']}), mean ± std over {lm['runs']} runs", color="tab:red", alpha=0.8)
+        for xi, la in zip(x, langs):
+            runs = bl[la]["finetuned_runs"]
+            ax.scatter(np.full(len(runs), xi + 0.2) + np.linspace(-0.08, 0.08, len(runs)), runs, s=10, color="black", zorder=3,
+                       label="fine-tuned, each run" if xi == 0 else None)
         for xi, a, b in zip(x, pre, ft):
             ax.annotate(f"{a:.0f}", (xi - 0.2, a), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
-            ax.annotate(f"{b:.0f}", (xi + 0.2, b), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
-            ax.annotate(f"drop {a - b:+.0f}", (xi, 108), ha="center", fontsize=8, fontweight="bold")
+            ax.annotate(f"{b:.0f}", (xi + 0.2, b), textcoords="offset points", xytext=(8, 2), ha="left", fontsize=7)
+            ax.annotate(f"drop {a - b:+.0f}", (xi, 108), ha="center", fontsize=8)
         ax.set_xticks(x, langs)
         ax.set_ylim(0, 115)
         ax.set_yticks([0, 20, 40, 60, 80, 100])
         ax.set_ylabel("in-context answer accuracy (%)")
         ax.set_xlabel("prompt language / conjugate transform")
-        ax.set_title("ICL vs instruction following: accuracy averaged over task pairs (drop = pre-trained − fine-tuned, points)")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
+        ax.set_title("ICL vs instruction-following probe: ICL accuracy per language, averaged over task pairs\n"
+                     "(drop = pre-trained − fine-tuned, points; the paper's Table 1 shape, its numbers are not in our notes)", fontsize=9)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False, fontsize=8)
     else:
         ax.text(0.5, 0.5, "LM probe not run at this scale", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()

@@ -9,7 +9,11 @@ TIMING = False
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:
-    d = {"losses": f"results/{scale}/conjugate_prompting/evals/synthetic.npz"}
+    """One evaluation per independent training run (Part 1) and the probes of the pre-trained LM
+    and of every fine-tune run (Part 2)."""
+    from . import plan
+
+    d = {"losses": plan.syn_eval_files(scale, p)}
     if p["lm"]["enabled"]:
-        d["lm"] = f"results/{scale}/conjugate_prompting/evals/lm_probe.json"
+        d.update(plan.lm_probe_files(scale, p))
     return d

@@ -1,9 +1,10 @@
 """conjugate_prompting stages.
 
-Synthetic part: pretrain (D_mix) -> finetune (D_disc, snapshots) -> evaluate (losses per prompt
-and prefix, references, transforms). LM part: lm_finetune (English instruction fine-tune of the
-pre-trained LM) -> lm_probe (ICL vs instruction-following probe, per language). Then metrics
-(metrics.json + tables) and figures."""
+Synthetic part, per independent run {run}: pretrain (D_mix) -> finetune (D_disc, snapshots) ->
+evaluate (losses per prompt and prefix, references, transforms). LM part: lm_finetune per run
+(English instruction fine-tune of the pre-trained LM, its own seed) -> lm_probe (ICL vs
+instruction-following probe per language, of the pre-trained LM and of each fine-tune). Then
+metrics (metrics.json + tables) and figures."""
 
 from __future__ import annotations
 
@@ -25,9 +26,13 @@ def _syn(p: dict) -> dict:
 def pretrain(ctx):
     from . import icl
 
+    from . import plan
+
     p = _syn(ctx.params)
-    t = dict(p["pretrain"], seed=p["seed"])
-    seed_everything(p["seed"])
+    seed, _ = plan.syn_seeds(ctx.params, ctx.wildcards["run"])
+    t = dict(p["pretrain"], seed=seed)
+    seed_everything(seed)
+    ctx.log.info("run %s: pre-training seed %d", ctx.wildcards["run"], seed)
     W = icl.discrete_tasks(p)
     model = icl.build_model(p)
     ctx.log.info("model: %d parameters", sum(x.numel() for x in model.parameters()))
@@ -39,9 +44,13 @@ def pretrain(ctx):
 def finetune(ctx):
     from . import icl
 
+    from . import plan
+
     p = _syn(ctx.params)
     f = p["finetune"]
-    t = dict(f, seed=p["seed"] + 1)
+    _, seed = plan.syn_seeds(ctx.params, ctx.wildcards["run"])
+    t = dict(f, seed=seed)
+    ctx.log.info("run %s: fine-tuning seed %d", ctx.wildcards["run"], seed)
     W = icl.discrete_tasks(p)
     model = icl.build_model(p)
     model.load_state_dict(load_tensors(ctx.input.model))

@@ -35,22 +35,9 @@ def evaluate(models: dict, p: dict, W: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _ms(per_prompt: np.ndarray) -> dict:
-    a = np.asarray(per_prompt, dtype=float)
-    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)), "n": int(a.size)}
-
-
-def _two_sample(a: np.ndarray, b: np.ndarray) -> dict:
-    """mean(a) - mean(b) with the Welch standard error, stored as {mean, std, n} such that
-    std / sqrt(n) is that standard error (the claims ledger's convention)."""
-    diff = float(a.mean() - b.mean())
-    se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
-    n = len(a) + len(b)
-    return {"mean": diff, "std": se * np.sqrt(n), "n": n}
-
-
-def summarise(L: dict, p: dict) -> tuple[dict, dict]:
-    """-> (synthetic section of metrics.json, claims inputs)."""
+def summarise_run(L: dict, p: dict) -> tuple[dict, dict]:
+    """One training run's evaluation -> (its curves / mean losses / bins, its claim values: one
+    number per claim, each a mean over that run's evaluation prompts)."""
     e = p["eval"]
     K = p["prompt_len"]
     ft_names = [f"ft{s}" for s in p["finetune"]["snapshots"]]
@@ -72,15 +59,8 @@ def summarise(L: dict, p: dict) -> tuple[dict, dict]:
     for dist in ("cont", "disc"):
         for r in ("ridge", "discrete", "mixture"):
             mean_loss[dist][r] = float(L[f"ref|{dist}|{r}"].mean())
-    # conjugate prompting: recovered fraction of the forgetting on D_cont, per gamma and snapshot
-    recovery = {}
-    for m in ft_names:
-        base_gap = mean_loss["cont"][m]["g1"] - mean_loss["cont"]["pre"]["g1"]
-        recovery[m] = {
-            f"{g:g}": (mean_loss["cont"][m]["g1"] - mean_loss["cont"][m][f"g{g:g}"]) / base_gap if base_gap > 0 else None
-            for g in e["gammas"]
-        }
-    # degradation on D_cont by posterior ambiguity pi (prompt x prefix cells, k >= 1)
+    # degradation on D_cont by posterior ambiguity pi (prompt x prefix cells, k >= 1); the bins are
+    # the same in every run (same evaluation prompts, closed-form posterior)
     delta = (L[f"{ftc}|cont|g1"] - L["pre|cont|g1"])[:, 1:].ravel()
     pi = L["pi|cont"][:, 1:].ravel()
     edges = np.asarray(p["claims"]["pi_bins"], dtype=float)
@@ -94,22 +74,57 @@ def summarise(L: dict, p: dict) -> tuple[dict, dict]:
     td = L["taskdist|cont"]
     close = td <= np.median(td)
     half = K // 2
-    syn = {
-        "curves": curves,
-        "mean_loss": mean_loss,
-        "recovered_fraction": recovery,
-        "delta_by_pi": by_pi,
-        "delta_close_vs_far": {"close": float(per_prompt_delta[close].mean()), "far": float(per_prompt_delta[~close].mean())},
-        "noise_floor": p["sigma"] ** 2 / p["dim"],
+    d = L[f"{ftc}|cont|g1"] - L["pre|cont|g1"]
+    values = {
+        "ft_disc_gain": float((L["pre|disc|g1"] - L[f"{ftc}|disc|g1"]).mean()),
+        "ft_cont_increase": float(per_prompt_delta.mean()),
+        "forgetting_close_minus_far": float(per_prompt_delta[close].mean() - per_prompt_delta[~close].mean()),
+        "forgetting_few_minus_many": float((d[:, 1:half].mean(1) - d[:, half:].mean(1)).mean()),
+        "cp_gain_cont": float((L[f"{ftc}|cont|g1"] - L[f"{ftc}|cont|{gc}"]).mean()),
+        "rotation_removes_disc_advantage": float((L["pre|disc|rot"] - L["pre|disc|g1"]).mean()),
+        "pre_excess_over_mixture": float((L["pre|cont|g1"] - L["ref|cont|mixture"]).mean()),
     }
-    claims = {
-        "ft_disc_gain": _ms((L["pre|disc|g1"] - L[f"{ftc}|disc|g1"]).mean(1)),
-        "ft_cont_increase": _ms(per_prompt_delta),
-        "forgetting_close_minus_far": _two_sample(per_prompt_delta[close], per_prompt_delta[~close]),
-        "forgetting_few_minus_many": _ms((L[f"{ftc}|cont|g1"] - L["pre|cont|g1"])[:, 1:half].mean(1) - (L[f"{ftc}|cont|g1"] - L["pre|cont|g1"])[:, half:].mean(1)),
-        "cp_gain_cont": _ms((L[f"{ftc}|cont|g1"] - L[f"{ftc}|cont|{gc}"]).mean(1)),
-        "cp_recovered_fraction": recovery[ftc][f"{p['claims']['gamma']:g}"],
-        "rotation_removes_disc_advantage": _ms((L["pre|disc|rot"] - L["pre|disc|g1"]).mean(1)),
-        "pre_excess_over_mixture": _ms((L["pre|cont|g1"] - L["ref|cont|mixture"]).mean(1)),
-    }
+    run = {"curves": curves, "mean_loss": mean_loss, "delta_by_pi": by_pi,
+           "delta_close_vs_far": {"close": float(per_prompt_delta[close].mean()), "far": float(per_prompt_delta[~close].mean())}}
+    return run, values
+
+
+def _mean_tree(trees: list):
+    """Element-wise mean of identically shaped nested dicts / lists / arrays / numbers (None
+    stays None)."""
+    t0 = trees[0]
+    if isinstance(t0, dict):
+        return {k: _mean_tree([t[k] for t in trees]) for k in t0}
+    if t0 is None:
+        return None
+    if isinstance(t0, (int, float, np.floating, np.integer)) and not isinstance(t0, bool):
+        return float(np.mean([float(t) for t in trees]))
+    if isinstance(t0, list) and t0 and isinstance(t0[0], dict):
+        return [_mean_tree([t[i] for t in trees]) for i in range(len(t0))]
+    return np.mean([np.asarray(t, dtype=float) for t in trees], axis=0)
+
+
+def summarise(Ls: list[dict], p: dict) -> tuple[dict, dict]:
+    """Independent training runs' evaluations -> (synthetic section of metrics.json: curves, mean
+    losses and bins as means over runs, per-run claim values; claims inputs: mean, std and n over
+    runs, n = number of runs)."""
+    from paperdag.core.stats import mean_std
+
+    e = p["eval"]
+    runs = [summarise_run(L, p) for L in Ls]
+    syn = _mean_tree([r[0] for r in runs])
+    for b, *rest in zip(syn["delta_by_pi"], *[r[0]["delta_by_pi"] for r in runs]):
+        b["n"] = rest[0]["n"]  # prompt-prefix cells per bin (the same in every run), not averaged
+    ml = syn["mean_loss"]
+    ft_names = [f"ft{s}" for s in p["finetune"]["snapshots"]]
+    recovery = {}
+    for m in ft_names:  # conjugate prompting: recovered fraction of the (mean) forgetting on D_cont
+        base_gap = ml["cont"][m]["g1"] - ml["cont"]["pre"]["g1"]
+        recovery[m] = {f"{g:g}": (ml["cont"][m]["g1"] - ml["cont"][m][f"g{g:g}"]) / base_gap if base_gap > 0 else None for g in e["gammas"]}
+    syn["recovered_fraction"] = recovery
+    syn["noise_floor"] = p["sigma"] ** 2 / p["dim"]
+    syn["runs"] = len(Ls)
+    per_run = {k: [v[k] for _, v in runs] for k in runs[0][1]}
+    syn["per_run"] = per_run
+    claims = {k: mean_std(v) for k, v in per_run.items()}
     return syn, claims
