@@ -57,8 +57,11 @@ def test_smoke_run_writes_every_output(smoke_done):
         "figures/weight_decay.png", "figures/weight_decay.pdf",
     ):
         assert (base / rel).stat().st_size > 0, rel
-    assert (smoke_done / "results/smoke/SUMMARY.md").read_text().count("| catn |") == 7
     claims = json.loads((base / "claims.json").read_text())["claims"]
+    n_config = len(yaml.safe_load((smoke_done / "config/papers/catn.yaml").read_text())["claims"])
+    assert len(claims) == n_config
+    # one SUMMARY row per ledger row (claims, checks and analytic rows are tabled apart)
+    assert (smoke_done / "results/smoke/SUMMARY.md").read_text().count("| catn |") == n_config
     assert {c["verdict_class"] for c in claims} <= set(VERDICT_CLASSES)
     for c in claims:
         assert c["ours"] is not None or c["verdict"] == "not measured"
@@ -206,7 +209,7 @@ def test_cli(smoke_done, tmp_path):
         return p
 
     out = cli("list").stdout
-    assert "catn" in out and "smoke" in out and "reproduced" in out
+    assert "catn" in out and "smoke" in out and any(v in out for v in ("reproduced", "inconclusive"))
     out = cli("claims", "catn", "--scale", "smoke").stdout
     assert "| claim | paper | ours |" in out
     out = cli("run", "catn", "--scale", "smoke", "-n").stdout + cli("run", "catn", "--scale", "smoke", "-n").stderr
