@@ -72,7 +72,7 @@ case "${1:-}" in
   test)
     setup
     log "test suite"
-    python -m pytest -q -p no:cacheprovider tests
+    python -m pytest -q -p no:cacheprovider --durations=30 tests
     ;;
   *)
     echo "usage: bash bootstrap.sh setup|reproduce|test" >&2

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paperdag.core.io import load_npz, load_tensors, read_json, save_npz, save_tensors, write_json
+from paperdag.core.io import load_npz, load_tensors, save_npz, save_tensors, write_json
 from paperdag.core.stage import seed_everything, stage
 
 from . import plan
@@ -28,8 +28,9 @@ def data(ctx):
 def train(ctx):
     """Train every network of one group of one seed-set (one process, so the import cost is
     paid once). Each finished network is kept in `.resume/` until the whole group is done, and
-    each unfinished one resumes from its last epoch checkpoint."""
-    import shutil
+    each unfinished one resumes from its last epoch checkpoint (core.resume.train_each), then all
+    are promoted into the output folder at once (core.resume.promote_dir)."""
+    from paperdag.core.resume import promote_dir, train_each
 
     from .train import accuracy, train_model
 
@@ -38,13 +39,8 @@ def train(ctx):
     names = plan.set_models(p, s)[group]
     d = load_npz(ctx.input.data)
     rdir = ctx.resume_dir()
-    finals = []
-    for tag in names:
-        final = rdir / f"{tag}.final.safetensors"
-        finals.append(final)
-        if final.exists():
-            ctx.log.info("%s: already trained (kept from an interrupted run)", tag)
-            continue
+
+    def train_one(tag, final):
         spec = parse_spec(tag)
         seed_everything(spec["seed"])
         model, info = train_model(spec, p, d, rdir, tag, ctx.log)
@@ -58,16 +54,8 @@ def train(ctx):
         ctx.log.info("%s: source test acc %.4f, final loss %.4f", tag, meta["source_test_acc"], info["loss"][-1])
         save_tensors(final, model.state_dict(), meta)
         info["resumer"].finish()
-    out = Path(ctx.output.models)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for tag, final in zip(names, finals):
-        shutil.copyfile(final, tmp / f"{tag}.safetensors")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    for final in finals:
-        final.unlink()
+
+    promote_dir(train_each(rdir, names, train_one, ctx.log), ctx.output.models)
 
 
 def _load(path: str, p: dict, d: dict):
