@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from paperdag.core.io import load_npz, load_tensors, read_json, save_npz, save_tensors, write_json
+from paperdag.core.io import load_npz, load_tensors, save_npz, save_tensors, write_json
 from paperdag.core.stage import seed_everything, stage
 
 
@@ -27,7 +27,10 @@ def data(ctx):
 @stage("pleas.train")
 def train(ctx):
     """Train model A and model B of one (setting, seed) pair; each resumes from its last
-    checkpoint if interrupted; a finished model is kept in .resume/ until both are done."""
+    checkpoint if interrupted; a finished model is kept in .resume/ until both are done
+    (core.resume.train_each), then both are promoted to the outputs (core.resume.promote_files)."""
+    from paperdag.core.resume import promote_files, train_each
+
     from .data import n_classes
     from .train import build_source, device_of, head_name, train_source
 
@@ -35,23 +38,21 @@ def train(ctx):
     setting, si = ctx.wildcards["setting"], int(ctx.wildcards["seed"])
     d = load_npz(ctx.input.data)
     rdir = ctx.resume_dir()
-    for t, seed in zip(("a", "b"), pair_seeds(p, si)):
-        final = rdir / f"{setting}-{si}-{t}.final.safetensors"
-        if final.exists():
-            ctx.log.info("model %s already trained", t)
-            continue
+    seeds = dict(zip(("a", "b"), pair_seeds(p, si)))
+
+    def train_one(tag, final):
+        t = tag.rsplit("-", 1)[1]
+        seed = seeds[t]
         seed_everything(seed)
         x, y = d[f"{setting}_{t}_train_x"], d[f"{setting}_{t}_train_y"]
         net = build_source(p, setting, t, x.shape[1:], n_classes(d, setting, t), seed).to(device_of(p))
-        net, res = train_source(net, x, y, head_name(setting, t), p["train"], seed, rdir, f"{setting}-{si}-{t}", ctx.log)
+        net, res = train_source(net, x, y, head_name(setting, t), p["train"], seed, rdir, tag, ctx.log)
         save_tensors(final, net.state_dict(), {"arch": net.arch(), "seed": seed})
         res.finish()
-    for t in ("a", "b"):
-        final = rdir / f"{setting}-{si}-{t}.final.safetensors"
-        tensors, meta = load_tensors(final, with_metadata=True)
-        save_tensors(ctx.output[f"model_{t}"], tensors, meta)
-    for t in ("a", "b"):
-        (rdir / f"{setting}-{si}-{t}.final.safetensors").unlink()
+
+    tags = [f"{setting}-{si}-{t}" for t in ("a", "b")]
+    finals = train_each(rdir, tags, train_one, ctx.log)
+    promote_files(finals, {tag: ctx.output[f"model_{tag.rsplit('-', 1)[1]}"] for tag in tags})
 
 
 def load_net(path, device="cpu"):
