@@ -53,8 +53,6 @@ rule lm_asset_gemma3:
         chunks=_gemma3_chunks,
     output:
         model=directory("resources/models/gemma3-270m"),
-    params:
-        versions=lambda wc: f"{_lm.GEMMA3_WHEEL}=={_md.version(_lm.GEMMA3_WHEEL)} transformers=={_md.version('transformers')}",
     log:
         "resources/logs/lm_asset_gemma3.log",
     benchmark:
@@ -63,5 +61,7 @@ rule lm_asset_gemma3:
     resources:
         mem_mb=5000,
         runtime=20,
+    params:
+        versions=lambda wc: f"{_lm.GEMMA3_WHEEL}=={_md.version(_lm.GEMMA3_WHEEL)} transformers=={_md.version('transformers')}",
     shell:
         "python -m paperdag.core.lm build-gemma3 {output.model:q} --threads {threads} > {log:q} 2>&1"

@@ -7,46 +7,16 @@ BPE trained on the training documents with the `tokenizers` library, or a pretra
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
 
 import numpy as np
 
+from paperdag.core.corpora import read_gcide as _read_gcide
 from paperdag.core.errors import PaperdagError
 
 EOT = "<|endoftext|>"
-_B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
-
-
-def _b64(s: str) -> int:
-    n = 0
-    for c in s:
-        n = n * 64 + _B64[c]
-    return n
-
-
 def read_gcide(dict_path: str, index_path: str) -> list[str]:
-    """Every entry of a dictd database once (several headwords can point to one entry), in file
-    order, without the database's own `00-database-*` information entries."""
-    for p in (dict_path, index_path):
-        if not Path(p).exists():
-            raise PaperdagError(
-                f"{p}: not found. Install the Debian package with `apt-get install -y dict-gcide` "
-                "(config/papers/dataset_decomposition.yaml, key data.gcide)"
-            )
-    raw = gzip.open(dict_path).read() if str(dict_path).endswith(".dz") or str(dict_path).endswith(".gz") else Path(dict_path).read_bytes()
-    seen, docs = set(), []
-    for line in Path(index_path).read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) != 3 or parts[0].startswith("00-"):
-            continue
-        off, n = _b64(parts[1]), _b64(parts[2])
-        if off in seen:
-            continue
-        seen.add(off)
-        docs.append((off, raw[off : off + n].decode("utf-8", errors="replace").strip()))
-    docs.sort()
-    return [t for _, t in docs if t]
+    """GCIDE's entries (core.corpora.read_gcide): one document per entry."""
+    return _read_gcide(dict_path, index_path, "config/papers/dataset_decomposition.yaml, key data.gcide")
 
 
 def read_hf(cfg: dict) -> list[str]:

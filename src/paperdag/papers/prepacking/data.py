@@ -17,53 +17,21 @@ which tokens they are."""
 
 from __future__ import annotations
 
-import gzip
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
+from paperdag.core.corpora import GCIDE
+from paperdag.core.corpora import read_gcide as _read_gcide
 from paperdag.core.errors import PaperdagError
 
 CFG = "config/papers/prepacking.yaml"
 TEXT_SOURCES = ("gcide", "pydocs")
 LENGTH_POOL = 2000  # texts tokenized once per source for the packer comparison (lengths resampled)
-GCIDE = ("/usr/share/dictd/gcide.dict.dz", "/usr/share/dictd/gcide.index")
-_B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
-
-
-def _b64(s: str) -> int:
-    n = 0
-    for c in s:
-        n = n * 64 + _B64[c]
-    return n
-
-
 def read_gcide(dict_path: str = GCIDE[0], index_path: str = GCIDE[1]) -> list[str]:
-    """Every entry of a dictd database once (several headwords can point to one entry), in file
-    order, without the database's own `00-database-*` entries."""
-    for p in (dict_path, index_path):
-        if not Path(p).exists():
-            raise PaperdagError(f"{p}: not found ({CFG}, a distribution with `source: gcide`). "
-                                "Install the Debian package: apt-get install -y dict-gcide")
-    if str(dict_path).endswith((".dz", ".gz")):
-        with gzip.open(dict_path) as fh:
-            raw = fh.read()
-    else:
-        raw = Path(dict_path).read_bytes()
-    seen, docs = set(), []
-    for line in Path(index_path).read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) != 3 or parts[0].startswith("00-"):
-            continue
-        off, n = _b64(parts[1]), _b64(parts[2])
-        if off in seen:
-            continue
-        seen.add(off)
-        docs.append((off, raw[off:off + n].decode("utf-8", errors="replace").strip()))
-    docs.sort()
-    return [t for _, t in docs if t]
+    """GCIDE's entries (core.corpora.read_gcide), for a distribution with `source: gcide`."""
+    return _read_gcide(dict_path, index_path, f"{CFG}, a distribution with `source: gcide`")
 
 
 def read_pydocs() -> list[str]:
