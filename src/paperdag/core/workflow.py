@@ -147,12 +147,14 @@ def claims_cfg(paper_cfg, scale: str) -> str:
     return json.dumps({"claims": paper_cfg.claims, "scale": scale, "title": paper_cfg.title}, sort_keys=True)
 
 
-def asset_path(getter) -> str:
-    """An input function's body for an asset shipped by a package: the path `getter()` finds, or
-    a clear error (which package to install, how) instead of a traceback."""
+def asset_path(getter, many: bool = False):
+    """An input function's body for an asset shipped by a package: the path `getter()` finds (or
+    the paths, `many=True`), or a clear error (which package to install, how) instead of a
+    traceback."""
     from .errors import PaperdagError
 
     try:
-        return str(getter())
+        found = getter()
+        return [str(p) for p in found] if many else str(found)
     except PaperdagError as e:
         fail(e)
