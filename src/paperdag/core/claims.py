@@ -20,7 +20,8 @@ verdict. Rows are of three kinds (`kind:` in the config, default `claim`):
     mean whose std is not written (missing, null, NaN: no interval either);
   - *not reproduced*: the check fails for our mean (with at least `min_n` runs);
   - *not measured*: this scale does not measure the claim's metric.
-- **check** (true by construction, a correctness identity): *check passed* / *check failed*,
+- **check** (true by construction, a correctness identity, or a testbed precondition that
+  premises rest on): *check passed* / *check failed*,
   decided on the measured value (the mean where runs are averaged); no interval, any n.
 - **analytic** (a formula evaluated on our sizes): *analytic*, the value shown (the row also records
   whether its criterion holds, `criterion_holds`).
@@ -356,7 +357,7 @@ def claims_markdown(rows: list[dict]) -> str:
                 f"| {md_cell(r['criterion'])} | {fmt_interval(r)} | **{r['verdict']}** |"
             )
     if checks:
-        out += ["", "Checks (true by construction; not counted as claims):", "",
+        out += ["", "Checks (identities, ground truth and testbed preconditions; not counted as claims):", "",
                 "| check | expected | ours | criterion | verdict |", "|---|---|---|---|---|"]
         for r in checks:
             out.append(f"| {r['text']} | {_paper_cell(r)} | {fmt_value(r['ours'], r['ours_std'], r['n'])} | {md_cell(r['criterion'])} | **{r['verdict']}** |")

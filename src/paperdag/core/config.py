@@ -79,7 +79,7 @@ CLAIM_SCHEMA = {
         "tolerance": {"type": "number", "minimum": 0},
         "scales": {"type": "array", "items": {"enum": list(SCALES)}},
         "min_n": {"type": "integer", "minimum": 1, "description": "fewest independent runs (seeds) that can confirm the claim"},
-        "kind": {"enum": ["claim", "check", "analytic"], "description": "claim (default): an empirical finding; check: true by construction; analytic: a formula value"},
+        "kind": {"enum": ["claim", "check", "analytic"], "description": "claim (default): an empirical finding; check: true by construction, a correctness identity or a testbed precondition; analytic: a formula value"},
         "requires": {"type": "array", "items": {"type": "string"}, "uniqueItems": True, "description": "ids of rows this claim's premise rests on"},
         "paper_effect": {"type": ["number", "null"], "description": "the paper's number for the same quantity as our metric (ours / paper); null: none comparable"},
         "paper_value_note": {"type": "string", "description": "why paper_value is null or what it stands for"},

@@ -66,7 +66,7 @@ def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> st
     lines += per_paper + [""]
     if checks:
         lines += [
-            "## Checks (true by construction or correctness identities; not counted)",
+            "## Checks (identities, ground truth and testbed preconditions; not counted)",
             "",
             "| paper | check | expected | ours | criterion | verdict |",
             "|---|---|---|---|---|---|",
