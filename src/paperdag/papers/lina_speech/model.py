@@ -177,8 +177,8 @@ def generate(model: LinaLM, text, max_len: int, top_k: int, gen: torch.Generator
         nxt = lg.argmax(-1)
         nxt[:, 0] = s0
         for q in range(Q):
-            before = j < q + 1
-            nxt[before, q] = HEAD
+            if j < q + 1:
+                nxt[:, q] = HEAD
             if q > 0:
                 hit = (tail_at >= 0) & (j == tail_at + q)
                 nxt[hit, q] = TAIL
