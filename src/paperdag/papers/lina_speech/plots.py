@@ -74,7 +74,8 @@ def spectrograms(metrics: dict, p: dict, timing=None):
     plt = plotting.setup()
     sp = metrics["spectrograms"]
     mels = sp["mels"]
-    keys = list(mels)
+    rank = {"reference": 0, "none": 1, "prompt": 2, "ist": 3, "finetune": 4, "lora": 5}
+    keys = sorted(mels, key=lambda k: rank.get(k.rsplit("_", 1)[0] if k[-1].isdigit() else k, 9))
     fig, axes = plt.subplots(len(keys), 1, figsize=(7, 1.5 * len(keys)), sharex=True)
     axes = np.atleast_1d(axes)
     vmin = min(float(np.min(mels[k])) for k in keys)
