@@ -30,9 +30,11 @@ def adaptation(metrics: dict, p: dict, timing=None):
             ax.axhline(metrics["codec_reference"][m]["mean"], color="tab:purple", linewidth=0.8, label="codec round trip of the real utterance")
         ax.set_xscale("log")
         ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_xlabel("adaptation set (utterances of the target voice)")
         ax.set_ylabel(LABELS[m] + (" (higher = closer)" if m == "sim" else " (lower = better)"))
     axes[0].legend(fontsize=6.5)
+    axes[1].legend(handles=[h for h in axes[1].get_lines() if h.get_label().startswith("codec")], fontsize=6.5)
     fig.suptitle(f"Adaptation to held-out voices vs adaptation-set size (n = {metrics['runs']} runs x {len(metrics['heldout_voices'])} voices); paper: no numbers retrievable", fontsize=9)
     fig.tight_layout()
     return fig
