@@ -86,6 +86,9 @@ def aggregate(inputs: dict, p: dict) -> Results:
             e[name] = {"system": v["system"], "acc": _pts(float(np.mean(v["correct"]))), "ci95_items": _bootstrap(v["correct"]), "n_items": len(v["correct"])}
         diff = [a - b for a, b in zip(r["prompts"]["domain"]["correct"], r["prompts"]["default"]["correct"])]
         e["gain"] = {"points": _pts(float(np.mean(diff))), "ci95_items": _bootstrap(diff)}
+        dl = [a - b for a, b in zip(r["prompts"]["domain"]["ref_logprob"], r["prompts"]["default"]["ref_logprob"])]
+        e["ref_logprob_gain"] = {"nats": float(np.mean(dl)), "ci95_items": [x / 100.0 for x in _bootstrap(dl)],
+                                 "items_higher": int(sum(x > 0 for x in dl))}
         e["examples"] = r["examples"]
         sens[d] = e
 
@@ -117,6 +120,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
     metrics = {
         "units": "accuracy in points (exact match of the greedy answer, %); part (b): mean ± std over independent training runs (n = seeds); part (a): one pretrained model, 95 % bootstrap intervals over items",
         "seeds": seeds,
+        "strategy_order": strategies,
         "strategies": strat,
         "curves": curves,
         "sensitivity": sens,
@@ -140,9 +144,11 @@ def aggregate(inputs: dict, p: dict) -> Results:
                      "domain prompt": f"{e['domain']['acc']:.1f} [{e['domain']['ci95_items'][0]:.1f}, {e['domain']['ci95_items'][1]:.1f}]",
                      "domain system prompt": e["domain"]["system"],
                      "gain": f"{e['gain']['points']:+.1f} [{e['gain']['ci95_items'][0]:+.1f}, {e['gain']['ci95_items'][1]:+.1f}]",
+                     "ref. answer log-prob gain (nats)": f"{e['ref_logprob_gain']['nats']:+.3f} [{e['ref_logprob_gain']['ci95_items'][0]:+.3f}, {e['ref_logprob_gain']['ci95_items'][1]:+.3f}]",
+                     "items with higher log-prob": f"{e['ref_logprob_gain']['items_higher']}/{e['default']['n_items']}",
                      "items": e["default"]["n_items"]})
     t3 = Table(pd.DataFrame(prow), title="moi (Table 3 analogue): SmolLM2-135M-Instruct accuracy (%) under the default vs the domain system prompt",
-               note="one pretrained model (n = 1 independent run): the brackets are 95 % bootstrap intervals over items, not over runs.")
+               note="one pretrained model (n = 1 independent run): the brackets are 95 % bootstrap intervals over items, not over runs. Log-prob gain: mean over items of log p(reference answer | domain prompt) − log p(reference answer | default prompt).")
     grow = [{"strategy": LABELS[s], "default prompt avg": _fmt(strat[s]["default"]["avg"]), "domain prompt avg": _fmt(strat[s]["domain"]["avg"]),
              "gap (domain − default)": _fmt(strat[s]["gap"])} for s in strategies]
     tg = Table(pd.DataFrame(grow), title="moi: the prompt-overfitting gap, macro-average exact match (%) under the domain prompt minus under the default prompt",

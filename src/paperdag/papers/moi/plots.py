@@ -22,17 +22,21 @@ def _bars(ax, metrics, strategies, which="default"):
         ax.bar(np.arange(len(cols)) + k * w - 0.4 + w / 2, [e[c]["mean"] for c in cols], w,
                yerr=[e[c]["std"] for c in cols], capsize=2, label=LABELS[s])
     ax.set_xticks(range(len(cols)), [c if c != "avg" else "macro-avg" for c in cols])
-    ax.set_ylabel("exact match under the default prompt (%)")
+    ax.set_ylabel(f"exact match under the {which} prompt (%)")
     ax.set_ylim(0, 105)
 
 
 def strategies(metrics: dict, p: dict, timing=None):
     """Table 2 analogue: per-domain and average accuracy of each training strategy."""
     plt = plotting.setup()
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    _bars(ax, metrics, list(metrics["strategies"]))
-    ax.set_title(f"moi: training strategies, tiny Llama on generated domains (mean ± std, n = {len(metrics['seeds'])} seeds)", fontsize=9)
-    ax.legend(fontsize=6, ncol=2)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), sharey=True)
+    order = metrics["strategy_order"]
+    _bars(axes[0], metrics, order, "default")
+    _bars(axes[1], metrics, order, "domain")
+    axes[0].set_title("evaluated under the default system prompt (as the paper)", fontsize=9)
+    axes[1].set_title("evaluated under each domain's system prompt", fontsize=9)
+    fig.suptitle(f"moi: training strategies, tiny Llama on generated domains (mean ± std, n = {len(metrics['seeds'])} seeds)", fontsize=9)
+    axes[0].legend(fontsize=6, ncol=2)
     fig.tight_layout()
     return fig
 
@@ -51,7 +55,7 @@ def masks(metrics: dict, p: dict, timing=None):
 def prompts(metrics: dict, p: dict, timing=None):
     """Table 3 analogue: SmolLM2 under the default vs the domain system prompt (item bootstrap)."""
     plt = plotting.setup()
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
     sens = metrics["sensitivity"]
     doms = list(sens)
     for k, name in enumerate(("default", "domain")):
@@ -65,6 +69,13 @@ def prompts(metrics: dict, p: dict, timing=None):
     ax.set_ylim(0, 100)
     ax.set_title("moi: SmolLM2-135M-Instruct by system prompt (one model; 95 % item bootstrap)", fontsize=8)
     ax.legend(fontsize=6)
+    g = [sens[d]["ref_logprob_gain"] for d in doms]
+    ax2.bar(range(len(doms)), [x["nats"] for x in g], 0.5, color="tab:gray",
+            yerr=[[x["nats"] - x["ci95_items"][0] for x in g], [x["ci95_items"][1] - x["nats"] for x in g]], capsize=3)
+    ax2.axhline(0, color="black", lw=0.8)
+    ax2.set_xticks(range(len(doms)), doms)
+    ax2.set_ylabel("log p(reference answer): domain − default prompt (nats)")
+    ax2.set_title("graded: reference-answer log-probability gain (95 % item bootstrap)", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -182,6 +182,37 @@ def chat_prompt(tok, system: str, user: str) -> list:
     return list(out)
 
 
+def reference_continuation(item: dict) -> str:
+    """The reference answer as it continues the forced assistant prefix."""
+    if item["domain"] == "tool":
+        return json.dumps(item["answer"])[len(_ASSISTANT_PREFIX["tool"]):]
+    return " " + str(item["answer"])
+
+
+def reference_logprob(model, tok, prompts: list, conts: list, batch: int) -> list:
+    """Sum log-probability (nats) of each reference continuation after its prompt (teacher forced,
+    right padding): a graded measure of the same answers that still moves where greedy accuracy
+    sits at the floor."""
+    import torch
+
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    out = []
+    for s in range(0, len(prompts), batch):
+        seqs = [(p, list(tok(c, add_special_tokens=False)["input_ids"])) for p, c in zip(prompts[s : s + batch], conts[s : s + batch])]
+        L = max(len(p) + len(c) for p, c in seqs)
+        ids = torch.full((len(seqs), L), pad, dtype=torch.long)
+        att = torch.zeros((len(seqs), L), dtype=torch.long)
+        for r, (p, c) in enumerate(seqs):
+            ids[r, : len(p) + len(c)] = torch.tensor(p + c)
+            att[r, : len(p) + len(c)] = 1
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=ids, attention_mask=att).logits.float(), -1)
+        for r, (p, c) in enumerate(seqs):
+            pos = torch.arange(len(p) - 1, len(p) + len(c) - 1)
+            out.append(float(logp[r, pos, torch.tensor(c)].sum()))
+    return out
+
+
 def generate(model, tok, prompts: list, max_new: int, batch: int) -> list:
     """Greedy answers, batched with left padding."""
     import torch

@@ -50,7 +50,8 @@ def train(ctx):
 @stage("moi.sensitivity")
 def sensitivity(ctx):
     """Part (a), one domain: generated items answered greedily by the chat model under the default
-    and under the domain system prompt; per-item correctness (checkers in sensitivity.py)."""
+    and under the domain system prompt; per-item correctness (checkers in sensitivity.py) and the
+    log-probability of the reference answer."""
     import torch
 
     from paperdag.core.lm import load_causal_lm
@@ -76,7 +77,9 @@ def sensitivity(ctx):
         prompts = [S.chat_prompt(tok, sysp, it["question"]) + S.answer_prefix_ids(tok, dom) for it in items]
         outs = S.generate(model, tok, prompts, p["max_new"][dom], p["batch"])
         texts = [S.ANSWER_PREFIX[dom] + o for o in outs]
-        out["prompts"][name] = {"system": sysp, "correct": [int(S.check(it, t)) for it, t in zip(items, texts)]}
+        logp = S.reference_logprob(model, tok, prompts, [S.reference_continuation(it) for it in items], p["batch"])
+        out["prompts"][name] = {"system": sysp, "correct": [int(S.check(it, t)) for it, t in zip(items, texts)],
+                                "ref_logprob": [round(x, 4) for x in logp]}
         out["examples"][name] = texts[:3]
         ctx.log.info("%s / %s prompt: %d/%d correct", dom, name, sum(out["prompts"][name]["correct"]), len(items))
     write_json(ctx.output.result, out)
