@@ -67,15 +67,15 @@ def prompts(metrics: dict, p: dict, timing=None):
     ax.set_xticks(range(len(doms)), doms)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("moi: SmolLM2-135M-Instruct by system prompt (one model; 95 % item bootstrap)", fontsize=8)
+    ax.set_title("moi: SmolLM2-135M-Instruct greedy accuracy by system prompt", fontsize=8)
     ax.legend(fontsize=6)
     g = [sens[d]["ref_logprob_gain"] for d in doms]
     ax2.bar(range(len(doms)), [x["nats"] for x in g], 0.5, color="tab:gray",
             yerr=[[x["nats"] - x["ci95_items"][0] for x in g], [x["ci95_items"][1] - x["nats"] for x in g]], capsize=3)
     ax2.axhline(0, color="black", lw=0.8)
     ax2.set_xticks(range(len(doms)), doms)
-    ax2.set_ylabel("log p(reference answer): domain − default prompt (nats)")
-    ax2.set_title("graded: reference-answer log-probability gain (95 % item bootstrap)", fontsize=8)
+    ax2.set_ylabel("log p(ref.): domain − default (nats)")
+    ax2.set_title("reference-answer log-probability gain (one model; 95 % item bootstrap)", fontsize=8)
     fig.tight_layout()
     return fig
 
