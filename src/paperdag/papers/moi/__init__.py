@@ -1,0 +1,1 @@
+"""moi: "Mixture-of-Instructions: Aligning Large Language Models via Mixture Prompting (MoI)"."""
