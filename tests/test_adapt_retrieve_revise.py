@@ -148,9 +148,8 @@ def test_cached_scoring_equals_full_sequence_scoring():
     assert reviser.score_titles(model, tok, user, titles) == pytest.approx(reviser.score_titles_full(model, tok, user, titles), abs=1e-4)
 
 
-@pytest.mark.skipif(not (ROOT / "resources/models/smollm2-135m-instruct/SHA256SUMS").exists(), reason="SmolLM2 asset not built")
-def test_smollm2_scoring_reviser_copies_the_title_the_evidence_supports():
-    model, tok = reviser.load_reviser({"source": "local", "path": str(ROOT / "resources/models/smollm2-135m-instruct")})
+def test_smollm2_scoring_reviser_copies_the_title_the_evidence_supports(smollm2_asset):
+    model, tok = reviser.load_reviser({"source": "local", "path": str(smollm2_asset)})
     ev = ["Bell Tower Decree, Article 9 (storm open burning). A weaver who lights an open fire during a storm warning commits storm open burning.",
           "Salt Road Charter, Article 31 (market toll evasion). A carter who refuses to pay the toll on a market day commits market toll evasion."]
     user = reviser.user_message("A carter refused to pay the toll on a market day. Which article applies?",

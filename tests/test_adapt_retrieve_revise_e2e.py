@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from conftest import dry_run_jobs, edit_file, snakemake
+from conftest import dry_run_jobs, edit_file, link_smollm2, snakemake
 
 
 @pytest.mark.e2e
-def test_smoke_pipeline(repo):
+def test_smoke_pipeline(repo, smollm2_asset):
+    link_smollm2(smollm2_asset, repo)  # the reviser; rule lm_asset sees it up to date
     cfg = ["--config", "scale=smoke", "papers=[adapt_retrieve_revise]"]
     snakemake(repo, *cfg, timeout=900)
     out = repo / "results" / "smoke" / "adapt_retrieve_revise"

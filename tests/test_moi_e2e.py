@@ -4,24 +4,14 @@ edit reruns."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
-from conftest import ROOT, dry_run_jobs, snakemake
+from conftest import dry_run_jobs, link_smollm2, snakemake
 
 
 @pytest.mark.e2e
-def test_smoke_pipeline(repo):
-    # the smoke scale's random chat model uses the shared SmolLM2 asset's tokenizer: link it in
-    src = ROOT / "resources" / "models" / "smollm2-135m-instruct"
-    if not src.is_dir():
-        pytest.skip("shared SmolLM2 asset not built (snakemake --cores 1 resources/models/smollm2-135m-instruct)")
-    (repo / "resources" / "models").mkdir(parents=True)
-    try:
-        shutil.copytree(src, repo / "resources/models/smollm2-135m-instruct", copy_function=os.link)
-    except OSError:
-        shutil.copytree(src, repo / "resources/models/smollm2-135m-instruct")
+def test_smoke_pipeline(repo, smollm2_asset):
+    link_smollm2(smollm2_asset, repo)  # the smoke scale's random chat model uses its tokenizer
     cfg = ["--config", "scale=smoke", "papers=[moi]"]
     snakemake(repo, *cfg, timeout=900)
     out = repo / "results" / "smoke" / "moi"
