@@ -56,7 +56,7 @@ def layer_ablation(metrics: dict, p: dict, timing=None):
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel("encoder layer removed from the fused set")
     ax.set_ylabel("test BLEU drop (full − removed)")
-    ax.set_title("G2P: BLEU drop when one encoder layer is removed", fontsize=10)
+    ax.set_title(f"G2P: BLEU drop when one encoder layer is removed\n(mean ± std of {metrics['runs']} runs)", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -71,7 +71,7 @@ def spectrum(metrics: dict, p: dict, timing=None):
         ax.plot(range(1, len(s) + 1), s, color=COLORS[v], lw=1.6 if v in ("vanilla", "sf_hard") else 0.9, label=f"{metrics['variant_names'][v]} (mean {np.mean(fl):.2f})")
     ax.set_xlabel("singular value index i")
     ax.set_ylabel("log(σ_i / σ_max)")
-    ax.set_title("G2P: singular-value spectrum of the shared embeddings", fontsize=10)
+    ax.set_title(f"G2P: singular-value spectrum of the shared embeddings\n(mean of {metrics['runs']} runs; legend: mean of log(σ_i/σ_max), higher = flatter)", fontsize=9)
     ax.legend(fontsize=6.5)
     fig.tight_layout()
     return fig
