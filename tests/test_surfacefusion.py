@@ -133,6 +133,43 @@ def test_layer_attention_weights_sum_to_one_per_dimension_and_masking_renormalis
     torch.testing.assert_close(fg.memories(enc)[1], by_hand)
 
 
+def test_layer_attention_weights_learn_at_their_own_rate():
+    """The optimiser gives the layer-attention weights `ta_lr_mult` times the rate: Adam's first
+    update moves every parameter by about its group's rate (|g| >> eps), so ta_weight moves
+    mult times farther than it would at the base rate, and the other parameters do not change."""
+    from paperdag.papers.surfacefusion.stages import make_optimizer
+
+    src, tgt = _batch()
+    moved = {}
+    for mult in (1.0, 10.0):
+        m = _model("fg").train()
+        t = {"lr": 1e-3, "ta_lr_mult": mult}
+        opt = make_optimizer(m, t)
+        assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-3 * mult]
+        assert opt.param_groups[1]["params"][0] is m.ta_weight
+        before = {n: q.detach().clone() for n, q in m.named_parameters()}
+        label_smoothed_nll(m(src, tgt[:, :-1]), tgt[:, 1:], 0.1, 0).backward()
+        opt.step()
+        moved[mult] = {n: float((q.detach() - before[n]).abs().max()) for n, q in m.named_parameters()}
+    assert moved[10.0]["ta_weight"] == pytest.approx(10 * moved[1.0]["ta_weight"], rel=1e-3)
+    assert moved[1.0]["ta_weight"] == pytest.approx(1e-3, rel=1e-2)
+    assert moved[10.0]["enc.0.fc1.weight"] == pytest.approx(moved[1.0]["enc.0.fc1.weight"], rel=1e-4)
+    # models without layer attention: one group
+    assert len(make_optimizer(_model("sf_soft"), {"lr": 1e-3, "ta_lr_mult": 10.0}).param_groups) == 1
+
+
+def test_uniform_deviation_of_the_heat_map_by_hand():
+    from paperdag.papers.surfacefusion.aggregate import uniform_dev
+
+    assert uniform_dev([[0.25, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25]]) == 0.0
+    assert uniform_dev([[0.25, 0.25, 0.25, 0.25], [0.4, 0.2, 0.2, 0.2]]) == pytest.approx(0.15)
+    assert uniform_dev([[0.5, 0.5], [0.1, 0.9]]) == pytest.approx(0.4)
+    # an untrained fine-grained probe: per-dimension weights vary, their mean over dimensions is
+    # close to uniform (the reason for the premise claim fg_probe_moved_from_uniform)
+    fg = _model("fg")
+    assert uniform_dev(fg.layer_weights().mean(-1).detach()) < 0.05
+
+
 def test_label_smoothed_loss_by_hand():
     lp = torch.log(torch.tensor([[[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]]))
     y = torch.tensor([[1, 0]])  # second position is padding (pad = 0)

@@ -30,7 +30,7 @@ def test_surfacefusion_smoke_end_to_end(smoke_repo):
     out = smoke_repo / "results" / "smoke" / "surfacefusion"
     m = json.loads((out / "metrics.json").read_text())
     assert m["variants"] == ["vanilla", "ef", "fg", "sf_hard", "sf_soft"] and m["runs"] == 3
-    for key in ("vanilla_minus_copy_bleu", "fg_top_row_emb_margin", "fg_emb_removal_extra_drop", "ef_minus_vanilla_bleu", "sf_minus_ef_bleu", "sf_minus_vanilla_bleu", "sf_minus_vanilla_spectrum"):
+    for key in ("vanilla_minus_copy_bleu", "fg_top_row_emb_margin", "fg_emb_removal_extra_drop", "ef_minus_vanilla_bleu", "sf_minus_ef_bleu", "sf_minus_vanilla_bleu", "sf_soft_minus_vanilla_bleu", "sf_minus_vanilla_spectrum", "fg_uniform_dev"):
         assert m["claims_inputs"][key]["n"] == 3
     W = m["layer_attention"]["fg"]["weights_mean"]
     assert all(abs(sum(row) - 1) < 1e-4 for row in W)
@@ -40,7 +40,8 @@ def test_surfacefusion_smoke_end_to_end(smoke_repo):
         assert (out / "tables" / f"{t}.md").exists()
     claims = json.loads((out / "claims.json").read_text())
     rows = claims["claims"] if isinstance(claims, dict) else claims
-    assert len(rows) == 7
+    assert len(rows) == 9
+    assert m["layer_attention"]["fg"]["uniform_dev_init"]["n"] == 3
     # same config -> same bytes: one evaluation job rerun by hand writes an identical file
     from paperdag.core.config import PaperConfig
     from paperdag.core.stage import run_job

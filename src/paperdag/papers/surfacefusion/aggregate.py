@@ -18,10 +18,19 @@ NAMES = {
     "sf_soft": "SurfaceFusion (soft)",
 }
 SCORES = ("bleu", "chrf", "per", "wer")
+# the paper's BLEU beside ours, as far as the research notes give it (see the table note)
+PAPER_CELL = {"sf_hard": "≈ 35.1 (official README, WMT16 En/Ro recipe; not a confirmed paper cell)"}
 
 
 def _fmt(s: dict) -> str:
     return f"{s['mean']:.2f} ± {s['std']:.2f}" if s["mean"] is not None else "–"
+
+
+def uniform_dev(weights) -> float:
+    """How far a layer-attention heat-map is from uniform: max over (decoder layer i, encoder layer j)
+    of |w_ij - 1/L|, L the number of encoder layers (embedding included); rows sum to one."""
+    w = np.asarray(weights, dtype=np.float64)
+    return float(np.abs(w - 1.0 / w.shape[-1]).max())
 
 
 def aggregate(inputs: dict, p: dict) -> Results:
@@ -59,20 +68,23 @@ def aggregate(inputs: dict, p: dict) -> Results:
         full = test_bleu(v)
         nl = W.shape[2]
         drops = np.array([[f - r["ablation"][str(j)]["test"]["bleu"] for j in range(nl)] for f, r in zip(full, per_run[v])])
-        vdrops = np.array([[r["val"]["bleu"] - r["ablation"][str(j)]["val"]["bleu"] for j in range(nl)] for r in per_run[v]])
         layer[v] = {
             "weights_mean": W.mean(0).tolist(),
             "weights_runs": W.tolist(),
             "top_row_emb_margin": mean_std(margins),
             "top_row_argmax": [int(t.argmax()) for t in top],
             "removal_test_bleu_drop": {str(j): mean_std(drops[:, j]) for j in range(nl)},
-            "removal_val_bleu_drop": {str(j): mean_std(vdrops[:, j]) for j in range(nl)},
+            # distance from uniform of the heat-map (weights averaged over dimensions for fg):
+            # max_ij |w_ij - 1/L| per run, trained and at initialisation
+            "uniform_dev": mean_std([uniform_dev(w) for w in W]),
+            "uniform_dev_init": mean_std([uniform_dev(r["layer_weights_init"]) for r in per_run[v]]),
             "emb_removal_extra_drop": mean_std([float(d[0] - d[1:].max()) for d in drops]),
         }
         if v == "fg":
             layer[v]["argmax_share_mean"] = np.array([r["layer_argmax_share"] for r in per_run[v]]).mean(0).tolist()
         ci[f"{v}_top_row_emb_margin"] = layer[v]["top_row_emb_margin"]
         ci[f"{v}_emb_removal_extra_drop"] = layer[v]["emb_removal_extra_drop"]
+        ci[f"{v}_uniform_dev"] = layer[v]["uniform_dev"]
 
     spectra, flat = {}, {}
     for v in variants:
@@ -83,7 +95,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
         ci["sf_minus_vanilla_spectrum"] = mean_std([a - b for a, b in zip(flat["sf_hard"], flat["vanilla"])])
 
     e0 = evs[0]
-    pca = {v: {"coords": e0["variants"][v]["pca"], "explained": e0["variants"][v]["pca_explained"]} for v in ("vanilla", "sf_hard") if v in per_run}
+    pca = {v: {"coords": e0["variants"][v]["pca"], "explained": e0["variants"][v]["pca_explained"]} for v in ("vanilla", "sf_hard", "sf_soft") if v in per_run}
 
     metrics = {
         "units": "G2P test set, greedy decoding; BLEU over phoneme tokens and chrF over IPA strings (sacrebleu), PER and WER in %; mean ± std (ddof 1) over n independent training runs (seeds), paired differences by seed",
@@ -111,13 +123,13 @@ def aggregate(inputs: dict, p: dict) -> Results:
     rows = []
     for v in variants:
         s = scores[v]["test"]
-        rows.append({"task": "G2P (en, espeak-ng)", "model": NAMES[v], "n": s["bleu"]["n"], **{k.upper() if k != "chrf" else "chrF": _fmt(s[k]) for k in SCORES}, "val BLEU": _fmt(scores[v]["val"]["bleu"]), "paper BLEU (Ro-En)": "n/t"})
+        rows.append({"task": "G2P (en, espeak-ng)", "model": NAMES[v], "n": s["bleu"]["n"], **{k.upper() if k != "chrf" else "chrF": _fmt(s[k]) for k in SCORES}, "val BLEU": _fmt(scores[v]["val"]["bleu"]), "paper BLEU (WMT16)": PAPER_CELL.get(v, "null (not transcribed)")})
     c = copy["test"]
-    rows.append({"task": "G2P (en, espeak-ng)", "model": "control: copy the spelling", "n": 1, "BLEU": f"{c['bleu']:.2f}", "chrF": f"{c['chrf']:.2f}", "PER": f"{c['per']:.2f}", "WER": f"{c['wer']:.2f}", "val BLEU": f"{copy['val']['bleu']:.2f}", "paper BLEU (Ro-En)": ""})
+    rows.append({"task": "G2P (en, espeak-ng)", "model": "control: copy the spelling", "n": 1, "BLEU": f"{c['bleu']:.2f}", "chrF": f"{c['chrf']:.2f}", "PER": f"{c['per']:.2f}", "WER": f"{c['wer']:.2f}", "val BLEU": f"{copy['val']['bleu']:.2f}", "paper BLEU (WMT16)": "–"})
     results = Table(
         pd.DataFrame(rows),
         title="surfacefusion: main results (test set, greedy decoding)",
-        note=f"mean ± std over {runs} independent training runs per model (the last checkpoint of a fixed budget, no selection). BLEU over phoneme tokens (sacrebleu, tokenize none), chrF over IPA strings, PER/WER in %. 'n/t': the paper's per-cell values were not transcribed (research notes); the official README quotes ~35.1 BLEU for its WMT16 En/Ro SurfaceFusion recipe, a different task.",
+        note=f"mean ± std over {runs} independent training runs per model (the last checkpoint of a fixed budget, no selection). BLEU over phoneme tokens (sacrebleu, tokenize none), chrF over IPA strings, PER/WER in %. Paper column: what the research notes give. The paper's per-cell BLEU values were not transcribed ('null': the notes mark them 'transcribe from PDF'); the one number the notes have is the official README's ~35.1 BLEU for its WMT16 En/Ro SurfaceFusion-hard recipe (gate 0.8), the README's figure and not a confirmed paper table cell, on a different task than ours.",
     )
 
     arows = []
@@ -125,8 +137,8 @@ def aggregate(inputs: dict, p: dict) -> Results:
         if v not in layer:
             continue
         for j, s in layer[v]["removal_test_bleu_drop"].items():
-            arows.append({"model": NAMES[v], "removed encoder layer": "0 (embedding)" if j == "0" else j, "test BLEU drop": _fmt(s), "val BLEU drop": _fmt(layer[v]["removal_val_bleu_drop"][j]), "top decoder layer weight": f"{np.mean([w[-1][int(j)] for w in layer[v]['weights_runs']]):.3f}", "n": s["n"]})
-    ablation = Table(pd.DataFrame(arows), title="surfacefusion: removing one encoder layer from the fused set (inference)", note="The layer's weight is masked in the trained model's layer attention and the softmax renormalised over the others; drop = full-model BLEU − BLEU without the layer; mean ± std over independent runs.")
+            arows.append({"model": NAMES[v], "removed encoder layer": "0 (embedding)" if j == "0" else j, "test BLEU drop": _fmt(s), "top decoder layer weight": f"{np.mean([w[-1][int(j)] for w in layer[v]['weights_runs']]):.3f}", "n": s["n"]})
+    ablation = Table(pd.DataFrame(arows), title="surfacefusion: removing one encoder layer from the fused set (inference)", note="The layer's weight is masked in the trained model's layer attention and the softmax renormalised over the others; drop = full-model test BLEU − test BLEU without the layer; mean ± std over independent runs. Top decoder layer weight: mean over runs (and over dimensions for the fine-grained probe); uniform = 1/(encoder layers + 1).")
 
     crow = []
     for v in variants:

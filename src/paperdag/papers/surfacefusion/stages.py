@@ -46,10 +46,24 @@ def build_model(vocab_size: int, variant: str, p: dict):
     return Seq2Seq(vocab_size, variant, p["model"], p["fusion"])
 
 
+def make_optimizer(model, t: dict):
+    """Adam (0.9, 0.98). The layer-attention weights (ef, fg) are a group of their own whose rate is
+    `ta_lr_mult` times the schedule's (`mult` of each group, applied by the training loop): a probe
+    trained for a few hundred updates at the base rate stays at its initialisation (config/README.md)."""
+    import torch
+
+    ta = [q for name, q in model.named_parameters() if name == "ta_weight"]
+    rest = [q for name, q in model.named_parameters() if name != "ta_weight"]
+    groups = [{"params": rest, "mult": 1.0}] + ([{"params": ta, "mult": float(t["ta_lr_mult"])}] if ta else [])
+    for g in groups:
+        g["lr"] = t["lr"] * g["mult"]
+    return torch.optim.Adam(groups, lr=t["lr"], betas=(0.9, 0.98), eps=1e-8)
+
+
 @stage("surfacefusion.train")
 def train(ctx):
-    """One independent run of one variant: Adam (0.9, 0.98), inverse-sqrt schedule with warm-up,
-    label-smoothed cross-entropy on the (fused) log-probabilities, a fixed number of updates (the
+    """One independent run of one variant: Adam (0.9, 0.98), inverse-sqrt schedule with warm-up (the
+    layer-attention weights at `train.ta_lr_mult` times the rate), label-smoothed cross-entropy on the (fused) log-probabilities, a fixed number of updates (the
     last checkpoint is evaluated: no selection). Resumes from `.resume/` after an interruption."""
     import torch
 
@@ -66,7 +80,7 @@ def train(ctx):
     src, tgt = _tensors(d["train"], vocab, p["data"])
     model = build_model(len(vocab), variant, p)
     t = p["train"]
-    opt = torch.optim.Adam(model.parameters(), lr=t["lr"], betas=(0.9, 0.98), eps=1e-8)
+    opt = make_optimizer(model, t)
     tag = f"{variant}-run{run}"
     res = Resumer(ctx.resume_dir(), tag, every=t["checkpoint_every"])
     extra = {"losses": []}
@@ -84,15 +98,15 @@ def train(ctx):
         num = step + 1
         lr = t["lr"] * min(num / t["warmup"], (t["warmup"] / num) ** 0.5)
         for group in opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["mult"]
         lp = model(s, y[:, :-1])
         loss = label_smoothed_nll(lp, y[:, 1:], t["label_smoothing"], 0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if num % t["log_every"] == 0 or num == t["steps"]:
-            losses.append([num, float(loss)])
-            ctx.log.info("%s step %d/%d loss %.4f lr %.2e", tag, num, t["steps"], float(loss), lr)
+            losses.append([num, float(loss.detach())])
+            ctx.log.info("%s step %d/%d loss %.4f lr %.2e", tag, num, t["steps"], float(loss.detach()), lr)
         res.maybe_save(num, model, opt, {"losses": losses})
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
     save_tensors(ctx.output.model, sd, {"variant": variant, "run": run, "seed": seed, "losses": losses, "params": n_params(model)})
@@ -176,8 +190,8 @@ def pca2(emb):
 @stage("surfacefusion.evaluate")
 def evaluate(ctx):
     """One run: every variant's greedy-decoding scores on validation and test; for the layer-
-    attention variants the learned weights (mean over dimensions) and the test/validation scores
-    with each encoder layer removed from the fused set (its weight masked, the softmax renormalised
+    attention variants the learned weights (mean over dimensions; and at initialisation) and the test
+    scores with each encoder layer removed from the fused set (its weight masked, the softmax renormalised
     over the others, at inference); the embedding spectrum and 2-D PCA of every variant; and the
     trivial control (copying the spelling)."""
     import torch
@@ -210,6 +224,11 @@ def evaluate(ctx):
             with torch.no_grad():
                 w = model.layer_weights()
             r["layer_weights"] = (w.mean(-1) if variant == "fg" else w).tolist()
+            # the same weights at initialisation (the training job's seed rebuilds its initial model)
+            seed_everything(int(meta["seed"]))
+            with torch.no_grad():
+                w0 = build_model(len(vocab), variant, p).layer_weights()
+            r["layer_weights_init"] = (w0.mean(-1) if variant == "fg" else w0).tolist()
             if variant == "fg":
                 # share of the d dimensions whose largest weight is on encoder layer j, per decoder layer
                 top = torch.nn.functional.one_hot(w.argmax(1), w.shape[1]).float().mean(1)
@@ -220,7 +239,7 @@ def evaluate(ctx):
                 m = torch.ones(nl, dtype=torch.bool)
                 m[j] = False
                 model.layer_mask = m
-                ablate[str(j)] = {part: score(decode(model, pairs, vocab, p), refs[part]) for part, pairs in (("val", val), ("test", test))}
+                ablate[str(j)] = {"test": score(decode(model, test, vocab, p), refs["test"])}
                 ctx.log.info("run %d %s: without encoder layer %d: test BLEU %.2f", run, variant, j, ablate[str(j)]["test"]["bleu"])
             model.layer_mask = None
             r["ablation"] = ablate
