@@ -1,4 +1,6 @@
-# cogex: data -> train (one job per run) -> evaluate -> metrics + tables -> figures -> claims
+# cogex: data (generator) -> train (one job per format x run) -> evaluate (one job per format x run:
+# candidate programs, the emulation score matrix, end-to-end, sandboxed execution; or the plain-answer
+# baselines) -> metrics + tables (CoTACS selection, voting, Figure 2 simulation) -> figures -> claims
 # (the metrics, figures and claims rules come from common.smk and papers/cogex/report.py).
 # Config: config/papers/cogex.yaml. Code: src/paperdag/papers/cogex/ (job lists: plan.py).
 
@@ -9,50 +11,60 @@ use rule stage as cogex_data with:
     input:
         code=CODE("cogex.data"),
     output:
-        data="results/{scale}/cogex/data/data.npz",
+        corpus="results/{scale}/cogex/data/corpus.json",
+        tasks="results/{scale}/cogex/data/tasks.json",
+        tokenizer="results/{scale}/cogex/data/tokenizer.json",
     log:
         LOG("cogex.data"),
     benchmark:
         BENCH("cogex.data")
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=lambda wc: 8000 if wc.scale == "paper" else 500,
+        runtime=lambda wc: 60 if wc.scale == "paper" else 5,
     params:
         **JOB("cogex.data", "seed", "data"),
 
 
 use rule stage as cogex_train with:
     input:
-        data=rules.cogex_data.output.data,
+        corpus=rules.cogex_data.output.corpus,
+        tokenizer=rules.cogex_data.output.tokenizer,
         code=CODE("cogex.train"),
     output:
-        model="results/{scale}/cogex/models/run{run}.safetensors",
+        model="results/{scale}/cogex/models/{fmt}-run{run}.safetensors",
     log:
-        LOG("cogex.train", "run{run}"),
+        LOG("cogex.train", "{fmt}-run{run}"),
     benchmark:
-        BENCH("cogex.train", "run{run}")
+        BENCH("cogex.train", "{fmt}-run{run}")
     wildcard_constraints:
         run=r"\d+",
+        fmt="code|plan|nl",
     resources:
-        mem_mb=1000,
-        runtime=lambda wc: 60 if wc.scale == "paper" else 5,
+        mem_mb=lambda wc: 64000 if wc.scale == "paper" else 1500,
+        runtime=lambda wc: 1440 if wc.scale == "paper" else 20,
+        gpu=lambda wc: 1 if wc.scale == "paper" else 0,
     params:
-        **JOB("cogex.train", "seed", "train"),
+        **JOB("cogex.train", "seed", "data", "model", "lora", "train"),
 
 
 use rule stage as cogex_evaluate with:
     input:
-        data=rules.cogex_data.output.data,
-        models=lambda w: cogex_plan.model_files(w.scale, PAPER_CFG["cogex"].params(w.scale)),
+        model=rules.cogex_train.output.model,
+        tasks=rules.cogex_data.output.tasks,
+        tokenizer=rules.cogex_data.output.tokenizer,
         code=CODE("cogex.evaluate"),
     output:
-        evals="results/{scale}/cogex/evals/evals.json",
+        evals="results/{scale}/cogex/evals/{fmt}-run{run}.json",
     log:
-        LOG("cogex.evaluate"),
+        LOG("cogex.evaluate", "{fmt}-run{run}"),
     benchmark:
-        BENCH("cogex.evaluate")
+        BENCH("cogex.evaluate", "{fmt}-run{run}")
+    wildcard_constraints:
+        run=r"\d+",
+        fmt="code|plan|nl",
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=lambda wc: 32000 if wc.scale == "paper" else 1500,
+        runtime=lambda wc: 1440 if wc.scale == "paper" else 20,
+        gpu=lambda wc: 1 if wc.scale == "paper" else 0,
     params:
-        **JOB("cogex.evaluate"),
+        **JOB("cogex.evaluate", "seed", "data", "model", "lora", "search"),
