@@ -29,7 +29,9 @@ def test_generator_programs_run_under_the_hidden_reference_give_the_stated_outpu
                 want.append(r["output_text"])
     res = execute(jobs)
     assert res["status"] == "ok"
-    assert [row[0].get("value") for row in res["results"]] == want
+    import ast
+
+    assert [T.serialize(ast.literal_eval(row[0]["value"])) for row in res["results"]] == want
 
 
 def test_generator_hand_cases_and_styles():

@@ -107,7 +107,6 @@ def aggregate(inputs: dict, p: dict) -> Results:
         return float(np.mean([acc[m][t][i] - best_base(i, t) for t in ts])) if ts else float("nan")
 
     ni, nc = f2["n_items"], [x for x in f2["n_cands"] if x <= s["n_candidates"]]
-    f2_avg = {str(c): [float(np.mean([fig2[t][i][str(c)][j] for t in tasks])) * 100 for j in range(len(ni))] for c in nc for i in [0]}
     f2_run = lambda i, c, j: 100 * float(np.mean([fig2[t][i][str(c)][j] for t in tasks]))  # noqa: E731
     j_mid = ni.index(min(ni, key=lambda x: abs(x - d["n_cotacs_train"])))
     c_mid = nc[len(nc) // 2] if len(nc) > 1 else nc[0]
@@ -140,7 +139,6 @@ def aggregate(inputs: dict, p: dict) -> Results:
         "paper_reference": p["paper_reference"],
         "claims_inputs": dict(ci, generator_programs_match=gen_check.get("match_percent")),
     }
-    del f2_avg
     return Results(metrics, _tables(metrics, p))
 
 
@@ -174,4 +172,8 @@ def _tables(m, p):
                         "its test accuracy (emulated, %)": v["test_accuracy_emulated"], "searched plan (run 0)": v["plan"].replace("\n", " ⏎ ")}
                        for t, v in m["searched_programs"].items()])
     tp = Table(pr, title="cogex: one searched program per task", note="")
-    return {"table1": t1, "figure4": t4, "diagnostics": td, "programs": tp}
+    f2 = m["fig2"]
+    sb = pd.DataFrame([{"n_items": n, **{f"cands_{c}": round(f2["mean_test_accuracy"][str(c)][j], 3) for c in f2["n_cands"]}}
+                       for j, n in enumerate(f2["n_items"])])
+    ts = Table(sb, title="cogex: Figure 2 analogue (test accuracy % vs items, per candidate count)", note="")
+    return {"table1": t1, "figure4": t4, "diagnostics": td, "programs": tp, "search_budget": ts}

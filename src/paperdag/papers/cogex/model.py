@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import torch
 
-PIECE = re.compile(r">>>|###| ?[A-Za-z_]+| ?\d|\n *| ?[^\sA-Za-z\d_]|\s")
+PIECE = re.compile(r">>>|###|[A-Za-z_]+|\d|\n *| |[^\sA-Za-z\d_]|\s")
 SPECIALS = ("<pad>", "<eos>", "<bos>")
 
 

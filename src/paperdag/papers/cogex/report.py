@@ -3,6 +3,7 @@ entries (captions in workflow/report/cogex/) and the final-output lists all come
 
 FIGURES = ("search_budget", "ablations")
 TABLES = ("table1", "figure4", "diagnostics", "programs")
+CSV_TABLES = ("search_budget",)  # the Figure 2 curves, for `dvc plots`
 METRICS_CONFIG = ("seed", "data", "search", "fig2", "paper_reference")
 FIGURES_CONFIG = ()
 TIMING = False

@@ -76,6 +76,8 @@ def hub_corpus(source: str, seed: int) -> list[dict]:
 def generator_check(families, n_per_style: int, seed: int) -> dict:
     """Run generated programs for real (sandbox, hidden reference) and compare with the output
     dictionaries the generator states: the generator's ground truth, checked in every data job."""
+    import ast
+
     import numpy as np
 
     from . import tasks as T
@@ -91,7 +93,7 @@ def generator_check(families, n_per_style: int, seed: int) -> dict:
                 jobs.append({"program": r["program"], "args": [x]})
                 want.append(r["output_text"])
     res = execute(jobs)
-    got = [row[0].get("value") for row in res["results"]]
+    got = [T.serialize(ast.literal_eval(row[0]["value"])) if "value" in row[0] else None for row in res["results"]]
     ok = sum(g == w for g, w in zip(got, want))
     return {"programs": len(jobs), "match": ok, "match_percent": 100.0 * ok / max(1, len(jobs)), "status": res["status"]}
 

@@ -197,7 +197,13 @@ def render_item(family: str, x, style: str) -> dict:
     program = "\n".join(lines) + "\n"
     call = f"{fn}({x!r})" if uses_input else f"{fn}()"
     plan = "".join(f"{i}. {c}\n" for i, (c, _) in enumerate(steps, 1))
-    return {"program": program, "call": call, "output": out, "output_text": repr(out), "plan": plan, "answer": out["answer"]}
+    return {"program": program, "call": call, "output": out, "output_text": serialize(out), "plan": plan, "answer": out["answer"]}
+
+
+def serialize(out: dict) -> str:
+    """The output dictionary as the models read and write it: a Python literal without the blanks
+    after ',' and ':' (shorter sequences; no generated string contains ', ' or ': ')."""
+    return repr(out).replace(", ", ",").replace(": ", ":")
 
 
 def true_answer(family: str, x) -> str:
