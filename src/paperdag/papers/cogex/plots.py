@@ -15,6 +15,7 @@ def search_budget(metrics: dict, p: dict, timing=None):
         ax.plot(f2["n_items"], f2["mean_test_accuracy"][str(c)], marker="o", label=f"{c} candidate program{'s' if c > 1 else ''}")
     ax.set_xscale("log")
     ax.set_xticks(f2["n_items"], [str(x) for x in f2["n_items"]])
+    ax.minorticks_off()
     ax.set_xlabel("training items used to rank the candidates (count, log scale)")
     ax.set_ylabel("test accuracy of the selected program (%)")
     ax.set_title(f"cogex: CoTACS accuracy vs search budget ({len(metrics['tasks'])}-task mean, n={metrics['runs']} runs)", fontsize=9)
