@@ -112,7 +112,7 @@ def run(p: dict, name: str, seed: int, data: dict, resume_dir, log, lm_path: str
         if done % tr["eval_every"] == 0 or done == steps:
             acc = evaluate(model, renderer, data["test"], tr["eval_batch"], False)
             curve.append({"step": done, **{d: sum(v) / len(v) for d, v in acc.items()}})
-            log.info("step %d/%d loss %.4f default-prompt acc %s", done, steps, float(loss), {d: round(curve[-1][d], 3) for d in acc})
+            log.info("step %d/%d loss %.4f default-prompt acc %s", done, steps, loss.item(), {d: round(curve[-1][d], 3) for d in acc})
             res.maybe_save(done, model, opt, {"curve": curve}, force=True)
     final_default = evaluate(model, renderer, data["test"], tr["eval_batch"], False)
     final_domain = evaluate(model, renderer, data["test"], tr["eval_batch"], True)
