@@ -93,7 +93,7 @@ def test_exam_questions_have_one_correct_option_and_near_duplicate_distractors(d
     # the textbook: one paragraph per article, explaining it in other words (same index)
     assert len(data["textbook"]) == len(arts)
     for a, para in zip(arts, data["textbook"]):
-        assert f"Article {a['number']} of the {a['statute']}" in para and a["offence"] in para and a["penalty"] in para
+        assert f"{a['statute']}: Article {a['number']} covers" in para and a["offence"] in para and a["penalty"] in para
         assert para != a["text"]
 
 
@@ -106,6 +106,19 @@ def test_exam_questions_have_one_correct_option_and_near_duplicate_distractors(d
 ])
 def test_mcq_letter_parser_on_hand_cases(text, choice):
     assert S.mcq_choice(text) == choice
+
+
+def test_mcq_answer_is_read_for_its_content_then_its_letter():
+    opts = ["nocturnal open burning; detained for 10 days", "festival open burning; fined 10 silver crowns",
+            "storm toll evasion; detained for 5 days", "storm open burning; detained for 30 days"]
+    # the full option text wins over a wrong letter
+    assert S.mcq_answer_choice("The answer is A) festival open burning; fined 10 silver crowns.", opts) == 1
+    # the offence of exactly one option, with a penalty taken from another
+    assert S.mcq_answer_choice("The answer is C) storm open burning; detained for 10 days.", opts) == 3
+    # offence named by two options ("open burning" alone is not an offence here): fall back to the letter
+    assert S.mcq_answer_choice("B) It is open burning", opts) == 1
+    assert S.mcq_answer_choice("storm toll evasion or storm open burning", opts) is None
+    assert S.mcq_answer_choice("No idea.", opts) is None
 
 
 def test_revised_answer_rewrites_the_draft_citation():
@@ -171,7 +184,9 @@ class _PlantedLM(torch.nn.Module):
         logits = torch.zeros(*input_ids.shape, self.vocab)
         for t in self.planted:
             logits[..., t] = 5.0
-        if logits_to_keep:
+        if isinstance(logits_to_keep, torch.Tensor):
+            logits = logits[:, logits_to_keep]
+        elif logits_to_keep:
             logits = logits[:, -logits_to_keep:]
         return type("O", (), {"logits": logits})()
 
@@ -199,6 +214,15 @@ def test_cached_scoring_equals_full_sequence_scoring():
     opts = ["storm toll evasion; fined 10 silver crowns", "market toll evasion; detained for 3 days", "x", "inner toll evasion"]
     packed = reviser.score_options(model, tok, user, opts)
     assert packed == pytest.approx(reviser.score_full(model, tok, user, reviser.MCQ_PREFIX, reviser.option_conts(opts)), abs=1e-4)
+    # several requests sharing the question (and one the draft) in one packed pass
+    u2 = reviser.user_message("Facts: a carter refused the toll.", None, ["e3"], reviser.ASK_REVISE)
+    u3 = reviser.user_message("Facts: a carter refused the toll.", "Salt Road Charter Article 31", ["e4", "e1"], reviser.ASK_REVISE)
+    reqs = [(user, reviser.ANSWER_PREFIX, reviser.title_conts(titles)), (u2, reviser.MCQ_PREFIX, reviser.option_conts(opts)),
+            (u3, reviser.ANSWER_PREFIX, reviser.title_conts(titles[:2]))]
+    many = reviser.score_many(model, tok, reqs)
+    assert [len(x) for x in many] == [3, 4, 2]
+    for (u, pre, conts), got in zip(reqs, many):
+        assert got == pytest.approx(reviser.score_full(model, tok, u, pre, conts), abs=1e-4)
 
 
 def test_likelihood_reviser_picks_the_planted_option():

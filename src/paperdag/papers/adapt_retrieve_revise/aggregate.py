@@ -81,6 +81,9 @@ def aggregate(inputs: dict, p: dict) -> Results:
     changed = {r: {t: _ms([ev["iteration_changed"][r][t] for ev in evs]) for t in tasks} for r in rounds[1:]}
     for r in rounds[1:]:
         changed[r]["avg"] = _ms([np.mean([ev["iteration_changed"][r][t] for t in tasks]) for ev in evs])
+    ev_changed = {r: {t: _ms([ev["iteration_evidence_changed"][r][t] for ev in evs]) for t in tasks} for r in rounds[1:]}
+    for r in rounds[1:]:
+        ev_changed[r]["avg"] = _ms([np.mean([ev["iteration_evidence_changed"][r][t] for t in tasks]) for ev in evs])
 
     diff = lambda a, b: [100 * (x - y) for x, y in zip(a, b)]  # noqa: E731
     arr, gen_d, drf = per_run("arr", None), per_run("general_direct", None), per_run("drafter_direct", None)
@@ -118,6 +121,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
         "retrieval": retrieval,
         "iterations": iterations,
         "iteration_changed": changed,
+        "iteration_evidence_changed": ev_changed,
         "tasks_where_query_key_beats_general_key": tasks_query_beats_general,
         "examples": evs[0]["examples"],
         "claims_inputs": claims_inputs,
@@ -153,6 +157,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
         arows.append({"ablation": f"ARR, retrieve→revise round {r} (scoring)", **{TASK_COLS[t]: _pct(iterations[r][t]) for t in tasks}, "Avg": _pct(iterations[r]["avg"])})
         if r in changed:
             arows.append({"ablation": f"answers changed in round {r} (% of items)", **{TASK_COLS[t]: _pct(changed[r][t]) for t in tasks}, "Avg": _pct(changed[r]["avg"])})
+            arows.append({"ablation": f"evidence changed in round {r} (% of items)", **{TASK_COLS[t]: _pct(ev_changed[r][t]) for t in tasks}, "Avg": _pct(ev_changed[r]["avg"])})
     for key in statute_level:
         arows.append({"ablation": f"statute-level recall (lenient, title tasks), {key}", **{TASK_COLS[t]: "" for t in tasks}, "Avg": _pct(statute_level[key])})
     t3 = Table(pd.DataFrame(arows), title="Ablations: reviser swap, iterations, statute-level recall (%)", note=f"{len(evs)} independent runs.")

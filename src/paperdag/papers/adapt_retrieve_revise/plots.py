@@ -108,17 +108,17 @@ def iterations(metrics: dict, p: dict, timing=None):
     ax.set_title(f"ARR iterations (ours, scoring reviser, n = {metrics['n_runs']} runs)", fontsize=9)
     ax.legend(fontsize=7)
     ax = axes[1]
-    ch = metrics.get("iteration_changed", {})
-    later = sorted(ch, key=int)
-    w = 0.8 / max(1, len(later))
-    for j, r in enumerate(later):
-        xs = [i + (j - (len(later) - 1) / 2) * w for i in range(len(TASKS))]
-        ax.bar(xs, [ch[r][t]["mean"] for t, _ in TASKS], w, yerr=[ch[r][t]["std"] for t, _ in TASKS], capsize=2,
-               label=f"round {r} vs round {int(r) - 1}")
+    bars = [(f"{what} changed, round {r} vs {int(r) - 1}", metrics.get(field, {})[r], color)
+            for field, what, color in (("iteration_evidence_changed", "evidence", "0.6"), ("iteration_changed", "answers", "tab:red"))
+            for r in sorted(metrics.get(field, {}), key=int)]
+    w = 0.8 / max(1, len(bars))
+    for j, (label, ch, color) in enumerate(bars):
+        xs = [i + (j - (len(bars) - 1) / 2) * w for i in range(len(TASKS))]
+        ax.bar(xs, [ch[t]["mean"] for t, _ in TASKS], w, yerr=[ch[t]["std"] for t, _ in TASKS], capsize=2, color=color, label=label)
     ax.set_xticks(range(len(TASKS)), [n for _, n in TASKS], fontsize=8)
-    ax.set_ylabel("answers changed (% of items)")
+    ax.set_ylabel("items changed (%)")
     ax.set_ylim(0, 105)
-    ax.set_title("Share of revised answers a new round changes", fontsize=9)
+    ax.set_title("Share of items whose evidence / answer a new round changes", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

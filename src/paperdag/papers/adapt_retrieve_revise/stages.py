@@ -128,7 +128,8 @@ def arr(ctx):
     assert [[items[i]["task"], items[i]["idx"]] for i in sub] == gen["items"]
     ranked_general = rank(gen_ans, sub_tasks)
     out = {"tasks": list(statutes.TASKS), "ks": ks, "k": k, "recall_at_k": {}, "recall_at_k_subset": {},
-           "systems": {}, "systems_statute": {}, "iterations": {}, "iteration_changed": {}, "examples": []}
+           "systems": {}, "systems_statute": {}, "iterations": {}, "iteration_changed": {},
+           "iteration_evidence_changed": {}, "examples": []}
     for task in statutes.TASKS:
         idx = [i for i, it in enumerate(items) if it["task"] == task]
         sidx = [j for j, i in enumerate(sub) if items[i]["task"] == task]
@@ -150,11 +151,11 @@ def arr(ctx):
                     out["systems_statute"][system][t].append(v)
 
     def correct_text(i, text):
-        """The paper's metric on a written answer: article-level title recall; Exam-MCQ: the parsed
-        option letter is the right one."""
+        """The paper's metric on a written answer: article-level title recall; Exam-MCQ: the option
+        the answer gives (read for its content, then its letter) is the right one."""
         it = items[i]
         if it["task"] == "mcq":
-            return float(statutes.mcq_choice(text) == it["answer"])
+            return float(statutes.mcq_answer_choice(text, it["options"]) == it["answer"])
         return statutes.article_recall(text, gold[i], arts)
 
     def statute_text(i, text):
@@ -169,25 +170,35 @@ def arr(ctx):
     put("general_direct_gen", sub_tasks, [correct_text(i, a) for a, i in zip(gen_ans, sub)])
 
     model, tok = reviser.load_reviser(P["reviser"], ctx.input.get("lm"))
-    lm_score = lambda user, prefix, conts: reviser.score(model, tok, user, prefix, conts)  # noqa: E731
 
-    def revise_scoring(i, key_rank, draft, scorer=lm_score):
-        """(choice, correct, final answer text): the reviser's likelihood choice among the k
-        evidence titles (Exam-MCQ: among the 4 options), given question, draft and evidence."""
+    def request(i, key_rank, draft):
+        """(evidence ids, (user message, answer prefix, continuations)) of one revision: the k
+        evidence titles as candidates (Exam-MCQ: the 4 options), given question, draft and evidence."""
         it = items[i]
         ev = [int(x) for x in key_rank[:k]]
         user = reviser.user_message(it["question"], draft, [evidence(it["task"], e) for e in ev], reviser.asks(it["task"])[0])
         if it["task"] == "mcq":
-            c = int(np.argmax(scorer(user, reviser.MCQ_PREFIX, reviser.option_conts(it["options"]))))
+            return ev, (user, reviser.MCQ_PREFIX, reviser.option_conts(it["options"]))
+        return ev, (user, reviser.ANSWER_PREFIX, reviser.title_conts([titles[e] for e in ev]))
+
+    def decide(i, ev, scores, draft):
+        """(choice, correct, final answer written as the revised draft) from the reviser's scores."""
+        it = items[i]
+        c = int(np.argmax(scores))
+        if it["task"] == "mcq":
             return c, float(c == it["answer"]), statutes.revised_answer(draft or "", it["options"][c], arts, "mcq", c)
-        c = ev[int(np.argmax(scorer(user, reviser.ANSWER_PREFIX, reviser.title_conts([titles[e] for e in ev]))))]
+        c = ev[c]
         return c, float(c == gold[i]), statutes.revised_answer(draft or "", titles[c], arts, it["task"])
 
+    # the likelihood-scoring reviser: the three systems of one item in one packed forward pass
     systems = {"qrag_general": ("query", False), "qrag_draft_general": ("query", True), "arr": ("draft", True)}
-    results = {}
-    for name, (key, with_draft) in systems.items():
-        res = [revise_scoring(i, ranked[key][i], drafts[i] if with_draft else None) for i in sub]
-        results[name] = res
+    results = {name: [] for name in systems}
+    for i in sub:
+        reqs = [request(i, ranked[key][i], drafts[i] if with_draft else None) for key, with_draft in systems.values()]
+        scores = reviser.score_many(model, tok, [r for _, r in reqs])
+        for (name, (key, with_draft)), (ev, _), sc in zip(systems.items(), reqs, scores):
+            results[name].append(decide(i, ev, sc, drafts[i] if with_draft else None))
+    for name, res in results.items():
         put(name, sub_tasks, [r[1] for r in res])
         ctx.log.info("%s: accuracy %.3f", name, np.mean([r[1] for r in res]))
 
@@ -197,22 +208,34 @@ def arr(ctx):
     dmodel = drafter.build_model(len(dtok), json.loads(meta["model"]), 0)
     dmodel.load_state_dict(sd)
     dmodel.eval()
-    dscore = lambda user, prefix, conts: drafter.score(dmodel, dtok, f"Human: {user}\n\nAssistant: {prefix}", conts)  # noqa: E731
-    put("arr_swap", sub_tasks, [revise_scoring(i, ranked["draft"][i], drafts[i], dscore)[1] for i in sub])
+    swap = []
+    for i in sub:
+        ev, (user, prefix, conts) = request(i, ranked["draft"][i], drafts[i])
+        swap.append(decide(i, ev, drafter.score(dmodel, dtok, f"Human: {user}\n\nAssistant: {prefix}", conts), drafts[i])[1])
+    put("arr_swap", sub_tasks, swap)
 
-    # iterations: the revised answer of round r-1 is round r's retrieval key and its draft
+    # iterations: the revised answer of round r-1 is round r's retrieval key and its draft. Where it
+    # equals the previous round's draft (the reviser kept the draft's citation / option), key,
+    # evidence and prompt are those of the previous round, so is the result (not recomputed).
     def by_task(vals):
         return {t: float(np.mean([v for v, tt in zip(vals, sub_tasks) if tt == t])) for t in statutes.TASKS}
 
-    cur = results["arr"]
+    cur, cur_keys = results["arr"], [drafts[i] for i in sub]
+    cur_ev = [[int(x) for x in ranked["draft"][i][:k]] for i in sub]
     out["iterations"]["1"] = by_task([r[1] for r in cur])
     for r in range(2, rv["rounds"] + 1):
         keys = [c[2] for c in cur]
-        rk = rank(keys, sub_tasks, k)
-        nxt = [revise_scoring(i, rk[j], keys[j]) for j, i in enumerate(sub)]
+        redo = [j for j in range(len(sub)) if keys[j] != cur_keys[j]]
+        rk = rank([keys[j] for j in redo], [sub_tasks[j] for j in redo], k)
+        nxt, nxt_ev = list(cur), list(cur_ev)
+        for row, j in enumerate(redo):
+            ev, req = request(sub[j], rk[row], keys[j])
+            nxt[j] = decide(sub[j], ev, reviser.score_many(model, tok, [req])[0], keys[j])
+            nxt_ev[j] = ev
         out["iterations"][str(r)] = by_task([x[1] for x in nxt])
         out["iteration_changed"][str(r)] = by_task([float(a[0] != b[0]) for a, b in zip(cur, nxt)])
-        cur = nxt
+        out["iteration_evidence_changed"][str(r)] = by_task([float(a != b) for a, b in zip(cur_ev, nxt_ev)])
+        cur, cur_keys, cur_ev = nxt, keys, nxt_ev
 
     # generative mode on a smaller subset: ARR and query-retrieval + general model
     gsub = [i for i in sub if items[i]["idx"] < rv["n_gen"]]

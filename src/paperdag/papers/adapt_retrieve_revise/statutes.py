@@ -117,10 +117,9 @@ def title(a: dict) -> str:
 
 def textbook_text(a: dict) -> str:
     """A textbook paragraph explaining one article (the Exam-MCQ knowledge base)."""
-    return (f"Textbook, chapter on the {a['statute']}. Article {a['number']} of the {a['statute']} deals with a "
-            f"{a['subject']} who {a['action']}; it applies only when this happens {a['condition']}, which is what "
-            f"separates it from the neighbouring articles. Such conduct is called {a['offence']}, and the offender shall "
-            f"be {a['penalty']}.")
+    return (f"Textbook on the {a['statute']}: Article {a['number']} covers a {a['subject']} who {a['action']} "
+            f"{a['condition']} (the condition separates it from its neighbours); this is {a['offence']}, punished by being "
+            f"{a['penalty']}.")
 
 
 def option_text(a: dict) -> str:
@@ -217,6 +216,21 @@ def mcq_choice(text: str) -> int | None:
     if not m:
         return None
     return LETTERS.index(m.group(1) or m.group(2))
+
+
+def mcq_answer_choice(text: str, options: list[str]) -> int | None:
+    """The option an answer gives, read for its content first (the paper's JEC-QA answers were
+    judged by people, and a letter parser under-counts): the one option whose full text the answer
+    contains, else the one option whose offence (the text before ";") it names, else the letter
+    (`mcq_choice`), else None (counts as wrong)."""
+    low = re.sub(r"\s+", " ", text.lower())
+    full = [i for i, o in enumerate(options) if o.lower() in low]
+    if len(full) == 1:
+        return full[0]
+    offence = [i for i, o in enumerate(options) if o.split(";")[0].strip().lower() in low]
+    if len(offence) == 1:
+        return offence[0]
+    return mcq_choice(text)
 
 
 def answer(task: str, a: dict) -> str:
