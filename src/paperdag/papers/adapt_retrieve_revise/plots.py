@@ -40,7 +40,7 @@ def systems(metrics: dict, p: dict, timing=None):
             color="tab:blue", label="ours (average over tasks)")
     ax.barh([y - 0.2 for y in ys], [ref[k] for k, _, _ in keys], 0.4, color="0.75", label="paper (v3, average)")
     ax.set_yticks(list(ys), [lab for _, _, lab in keys], fontsize=7)
-    ax.set_xlabel("ARR gain (recall points)")
+    ax.set_xlabel("ARR gain (points, average of the 4 tasks)")
     ax.set_title("ARR minus baseline")
     ax.legend(fontsize=7)
     fig.tight_layout()
