@@ -69,6 +69,70 @@ def test_evaluation_fact_patterns_are_unseen_in_training(data):
     assert {j["gold"] for j in data["judgments"]} == set(range(len(data["articles"])))  # every article is taught
 
 
+def test_exam_questions_have_one_correct_option_and_near_duplicate_distractors(data):
+    arts = data["articles"]
+    mcq = [it for it in data["items"] if it["task"] == "mcq"]
+    assert len(mcq) == 30
+    for it in mcq:
+        a = arts[it["gold"]]
+        opts = it["option_articles"]
+        assert len(opts) == 4 and len(set(opts)) == 4 and len(set(it["options"])) == 4
+        assert [o for o in opts if o == it["gold"]] == [it["gold"]] and opts[it["answer"]] == it["gold"]
+        assert it["options"] == [S.option_text(arts[o]) for o in opts] and it["options"][it["answer"]] == f"{a['offence']}; {a['penalty']}"
+        # distractors: every near-duplicate of the gold article (same base; variants_per_base = 3), then the same statute
+        near = {b["id"] for b in arts if b["base"] == a["base"] and b["id"] != a["id"]}
+        assert near <= set(opts)
+        assert all(arts[o]["statute"] == a["statute"] for o in opts)
+        for o in opts:
+            assert f"{S.LETTERS[opts.index(o)]}) {S.option_text(arts[o])}." in it["question"]
+    assert {it["answer"] for it in mcq} == {0, 1, 2, 3}  # the gold letter is not always the same
+    for ex in data["sft"]:
+        if ex["task"] == "mcq":
+            letter = S.mcq_choice(ex["answer"])
+            assert f"{S.LETTERS[letter]}) {S.option_text(arts[ex['gold']])}." in ex["prompt"]
+    # the textbook: one paragraph per article, explaining it in other words (same index)
+    assert len(data["textbook"]) == len(arts)
+    for a, para in zip(arts, data["textbook"]):
+        assert f"{a['statute']}: Article {a['number']} covers" in para and a["offence"] in para and a["penalty"] in para
+        assert para != a["text"]
+
+
+@pytest.mark.parametrize("text,choice", [
+    ("The answer is B) nocturnal open burning; fined 10 silver crowns.", 1),
+    ("the answer is (D)", 3),
+    ("C) storm toll evasion", 2),
+    ("I think it is A.", None),
+    ("No idea.", None),
+])
+def test_mcq_letter_parser_on_hand_cases(text, choice):
+    assert S.mcq_choice(text) == choice
+
+
+def test_mcq_answer_is_read_for_its_content_then_its_letter():
+    opts = ["nocturnal open burning; detained for 10 days", "festival open burning; fined 10 silver crowns",
+            "storm toll evasion; detained for 5 days", "storm open burning; detained for 30 days"]
+    # the full option text wins over a wrong letter
+    assert S.mcq_answer_choice("The answer is A) festival open burning; fined 10 silver crowns.", opts) == 1
+    # the offence of exactly one option, with a penalty taken from another
+    assert S.mcq_answer_choice("The answer is C) storm open burning; detained for 10 days.", opts) == 3
+    # offence named by two options ("open burning" alone is not an offence here): fall back to the letter
+    assert S.mcq_answer_choice("B) It is open burning", opts) == 1
+    assert S.mcq_answer_choice("storm toll evasion or storm open burning", opts) is None
+    assert S.mcq_answer_choice("No idea.", opts) is None
+
+
+def test_revised_answer_rewrites_the_draft_citation():
+    arts = _arts()
+    assert S.revised_answer("Harbor Safety Code Article 18 applies: a ferry operator.", "Harbor Safety Code Article 17", arts, "lcr") \
+        == "Harbor Safety Code Article 17 applies: a ferry operator."
+    assert S.revised_answer("harbor safety code, art. 9 and River Trade Act Article 17.", "River Trade Act Article 17", arts, "cp") \
+        == "River Trade Act Article 17 and River Trade Act Article 17."
+    assert S.revised_answer("No article.", "River Trade Act Article 17", arts, "qa") == "Under River Trade Act Article 17: No article."
+    assert S.revised_answer("The answer is A) x; y. See Harbor Safety Code Article 17.", "u; v", arts, "mcq", 2) \
+        == "The answer is C) u; v. See Harbor Safety Code Article 17."
+    assert S.revised_answer("dunno", "u; v", arts, "mcq", 0) == "The answer is A) u; v. dunno"
+
+
 def test_generator_is_deterministic():
     assert json.dumps(S.make_dataset(1, 3, 2, 2, 10, 10, 3)) == json.dumps(S.make_dataset(1, 3, 2, 2, 10, 10, 3))
     assert json.dumps(S.make_dataset(1, 3, 2, 2, 10, 10, 3)) != json.dumps(S.make_dataset(2, 3, 2, 2, 10, 10, 3))
@@ -114,16 +178,17 @@ class _PlantedLM(torch.nn.Module):
     def __init__(self, vocab: int, planted: list[int]):
         super().__init__()
         self.vocab, self.planted = vocab, set(planted)
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
 
-    class _Cache:
-        def batch_repeat_interleave(self, n):
-            pass
-
-    def forward(self, input_ids, attention_mask=None, past_key_values=None, use_cache=False, position_ids=None):
+    def forward(self, input_ids, attention_mask=None, position_ids=None, logits_to_keep=0, **kw):
         logits = torch.zeros(*input_ids.shape, self.vocab)
         for t in self.planted:
             logits[..., t] = 5.0
-        return type("O", (), {"logits": logits, "past_key_values": self._Cache()})()
+        if isinstance(logits_to_keep, torch.Tensor):
+            logits = logits[:, logits_to_keep]
+        elif logits_to_keep:
+            logits = logits[:, -logits_to_keep:]
+        return type("O", (), {"logits": logits})()
 
 
 def test_likelihood_reviser_picks_the_planted_title():
@@ -146,6 +211,30 @@ def test_cached_scoring_equals_full_sequence_scoring():
     user = reviser.user_message("Facts: a carter refused the toll.", "Salt Road Charter Article 31", ["e1", "e2"], reviser.ASK_REVISE)
     titles = ["Salt Road Charter Article 31", "Bell Tower Decree Article 9", "A"]  # different lengths: padding
     assert reviser.score_titles(model, tok, user, titles) == pytest.approx(reviser.score_titles_full(model, tok, user, titles), abs=1e-4)
+    opts = ["storm toll evasion; fined 10 silver crowns", "market toll evasion; detained for 3 days", "x", "inner toll evasion"]
+    packed = reviser.score_options(model, tok, user, opts)
+    assert packed == pytest.approx(reviser.score_full(model, tok, user, reviser.MCQ_PREFIX, reviser.option_conts(opts)), abs=1e-4)
+    # several requests sharing the question (and one the draft) in one packed pass
+    u2 = reviser.user_message("Facts: a carter refused the toll.", None, ["e3"], reviser.ASK_REVISE)
+    u3 = reviser.user_message("Facts: a carter refused the toll.", "Salt Road Charter Article 31", ["e4", "e1"], reviser.ASK_REVISE)
+    reqs = [(user, reviser.ANSWER_PREFIX, reviser.title_conts(titles)), (u2, reviser.MCQ_PREFIX, reviser.option_conts(opts)),
+            (u3, reviser.ANSWER_PREFIX, reviser.title_conts(titles[:2]))]
+    many = reviser.score_many(model, tok, reqs)
+    assert [len(x) for x in many] == [3, 4, 2]
+    for (u, pre, conts), got in zip(reqs, many):
+        assert got == pytest.approx(reviser.score_full(model, tok, u, pre, conts), abs=1e-4)
+
+
+def test_likelihood_reviser_picks_the_planted_option():
+    tok = retrieval.load_encoder({"source": "random", "config": {"hidden_size": 8, "num_hidden_layers": 1,
+                                                                  "num_attention_heads": 2, "intermediate_size": 8}})[1]
+    opts = ["storm toll evasion; fined 10 silver crowns", "market toll evasion; detained for 3 days",
+            "inner toll evasion; fined 20 silver crowns", "storm open burning; fined 10 silver crowns"]
+    planted = tok(" C) inner toll evasion; fined 20 silver crowns.", add_special_tokens=False)["input_ids"]
+    model = _PlantedLM(tok.vocab_size, planted)
+    user = reviser.user_message("Exam question: ...", "The answer is A) ...", ["t1", "t2", "t3"], reviser.ASK_REVISE_MCQ)
+    sc = reviser.score_options(model, tok, user, opts)
+    assert int(np.argmax(sc)) == 2
 
 
 def test_smollm2_scoring_reviser_copies_the_title_the_evidence_supports(smollm2_asset):

@@ -3,6 +3,8 @@ drafter trained from scratch, the general model's answers on its items, and retr
 
 from __future__ import annotations
 
+import numpy as np
+
 from paperdag.core.io import read_json, write_json
 from paperdag.core.stage import seed_everything, stage
 
@@ -57,7 +59,8 @@ def _revise_items(data: dict, n: int) -> list[dict]:
 @stage("adapt_retrieve_revise.general")
 def general(ctx):
     """The general model's own answers (no domain knowledge): the 'general model direct' system and
-    the third retrieval key of the draft-source ablation (paper Figure 5)."""
+    the third retrieval key of the draft-source ablation (paper Figure 5). On Exam-MCQ it also
+    scores the 4 options without evidence (the direct system there: a letter parser under-counts)."""
     from . import reviser
 
     seed_everything(0)
@@ -65,18 +68,20 @@ def general(ctx):
     data = read_json(ctx.input.data)
     items = _revise_items(data, rv["n_revise"])
     model, tok = reviser.load_reviser(ctx.params["reviser"], ctx.input.get("lm"))
-    users = [reviser.user_message(it["question"], None, None, reviser.ASK_DIRECT) for it in items]
+    users = [reviser.user_message(it["question"], None, None, reviser.asks(it["task"])[1]) for it in items]
     answers = reviser.generate(model, tok, users, rv["max_new"], rv["gen_batch"])
-    write_json(ctx.output.answers, {"answers": answers, "items": [[it["task"], it["idx"]] for it in items]})
+    choices = [int(np.argmax(reviser.score_options(model, tok, u, it["options"]))) if it["task"] == "mcq" else None
+               for u, it in zip(users, items)]
+    write_json(ctx.output.answers, {"answers": answers, "mcq_choice": choices, "items": [[it["task"], it["idx"]] for it in items]})
 
 
 @stage("adapt_retrieve_revise.arr")
 def arr(ctx):
-    """Retrieve (keys: question, draft, general answer; exact kNN) and revise (likelihood-scoring
-    and generative modes), the query-retrieval baselines, the reviser swap and the iterations."""
+    """Retrieve (keys: question, draft, general answer; exact kNN over the articles, over the
+    textbook for Exam-MCQ) and revise (likelihood-scoring and generative modes), the query-retrieval
+    baselines, the reviser swap and the iterations (each round retrieves with the previous round's
+    revised answer and revises it again)."""
     import json
-
-    import numpy as np
 
     from paperdag.core.io import load_tensors
 
@@ -86,24 +91,45 @@ def arr(ctx):
     P = ctx.params
     rt, rv = P["retrieval"], P["revise"]
     data = read_json(ctx.input.data)
-    arts, items = data["articles"], data["items"]
+    arts, items, textbook = data["articles"], data["items"], data["textbook"]
     drafts = read_json(ctx.input.drafts)["drafts"]
-    gen_ans = read_json(ctx.input.general)["answers"]
+    gen = read_json(ctx.input.general)
+    gen_ans, gen_mcq = gen["answers"], gen["mcq_choice"]
     gold = [it["gold"] for it in items]
     titles = [a["title"] for a in arts]
+    k = rt["k"]
 
     enc, etok = retrieval.load_encoder(rt["encoder"])
-    mem = retrieval.embed(enc, etok, [a["text"] for a in arts], rt["passage_prefix"])
+    mems = {"articles": retrieval.embed(enc, etok, [a["text"] for a in arts], rt["passage_prefix"]),
+            "textbook": retrieval.embed(enc, etok, textbook, rt["passage_prefix"])}
     ks = sorted(set(rt["ks"]) | {rt["k"]})
     kmax = max(ks)
-    ranked = {
-        "query": retrieval.knn(retrieval.embed(enc, etok, [it["question"] for it in items], rt["query_prefix"]), mem, kmax),
-        "draft": retrieval.knn(retrieval.embed(enc, etok, drafts, rt["query_prefix"]), mem, kmax),
-    }
+
+    def kb(task):
+        return "textbook" if task == "mcq" else "articles"
+
+    def evidence(task, e):
+        return textbook[e] if task == "mcq" else arts[e]["text"]
+
+    def rank(texts, tasks, kk=kmax):
+        """kNN of each key text in its task's knowledge base (articles; textbook for Exam-MCQ)."""
+        out = np.zeros((len(texts), kk), dtype=np.int64)
+        emb = retrieval.embed(enc, etok, texts, rt["query_prefix"]) if texts else None
+        for name in mems:
+            rows = [j for j, t in enumerate(tasks) if kb(t) == name]
+            if rows:
+                out[rows] = retrieval.knn(emb[rows], mems[name], kk)
+        return out
+
+    all_tasks = [it["task"] for it in items]
+    ranked = {"query": rank([it["question"] for it in items], all_tasks), "draft": rank(drafts, all_tasks)}
     sub = [i for i, it in enumerate(items) if it["idx"] < rv["n_revise"]]
-    ranked_general = retrieval.knn(retrieval.embed(enc, etok, gen_ans, rt["query_prefix"]), mem, kmax)
-    out = {"tasks": list(statutes.TASKS), "ks": ks, "k": rt["k"], "recall_at_k": {}, "recall_at_k_subset": {},
-           "systems": {}, "systems_statute": {}, "iterations": {}, "examples": []}
+    sub_tasks = [items[i]["task"] for i in sub]
+    assert [[items[i]["task"], items[i]["idx"]] for i in sub] == gen["items"]
+    ranked_general = rank(gen_ans, sub_tasks)
+    out = {"tasks": list(statutes.TASKS), "ks": ks, "k": k, "recall_at_k": {}, "recall_at_k_subset": {},
+           "systems": {}, "systems_statute": {}, "iterations": {}, "iteration_changed": {},
+           "iteration_evidence_changed": {}, "examples": []}
     for task in statutes.TASKS:
         idx = [i for i, it in enumerate(items) if it["task"] == task]
         sidx = [j for j, i in enumerate(sub) if items[i]["task"] == task]
@@ -119,66 +145,111 @@ def arr(ctx):
         for t, v in zip(task_of, values):
             out["systems"][system][t].append(v)
         if statute_values is not None:
-            out["systems_statute"].setdefault(system, {t: [] for t in statutes.TASKS})
+            out["systems_statute"].setdefault(system, {t: [] for t in statutes.TITLE_TASKS})
             for t, v in zip(task_of, statute_values):
-                out["systems_statute"][system][t].append(v)
+                if v is not None:
+                    out["systems_statute"][system][t].append(v)
 
-    sub_tasks = [items[i]["task"] for i in sub]
-    # drafter direct (all items) and general direct (the revise subset)
-    put("drafter_direct", [it["task"] for it in items], [statutes.article_recall(d, g, arts) for d, g in zip(drafts, gold)],
-        [statutes.statute_recall(d, g, arts) for d, g in zip(drafts, gold)])
-    put("general_direct", sub_tasks, [statutes.article_recall(a, gold[i], arts) for a, i in zip(gen_ans, sub)],
-        [statutes.statute_recall(a, gold[i], arts) for a, i in zip(gen_ans, sub)])
+    def correct_text(i, text):
+        """The paper's metric on a written answer: article-level title recall; Exam-MCQ: the option
+        the answer gives (read for its content, then its letter) is the right one."""
+        it = items[i]
+        if it["task"] == "mcq":
+            return float(statutes.mcq_answer_choice(text, it["options"]) == it["answer"])
+        return statutes.article_recall(text, gold[i], arts)
+
+    def statute_text(i, text):
+        return None if items[i]["task"] == "mcq" else statutes.statute_recall(text, gold[i], arts)
+
+    # drafter direct (all items) and general direct (the revise subset; Exam-MCQ: option scoring)
+    put("drafter_direct", all_tasks, [correct_text(i, d) for i, d in enumerate(drafts)],
+        [statute_text(i, d) for i, d in enumerate(drafts)])
+    put("general_direct", sub_tasks, [float(gen_mcq[j] == items[i]["answer"]) if items[i]["task"] == "mcq" else correct_text(i, a)
+                                      for j, (a, i) in enumerate(zip(gen_ans, sub))],
+        [statute_text(i, a) for a, i in zip(gen_ans, sub)])
+    put("general_direct_gen", sub_tasks, [correct_text(i, a) for a, i in zip(gen_ans, sub)])
 
     model, tok = reviser.load_reviser(P["reviser"], ctx.input.get("lm"))
-    k = rt["k"]
 
-    def revise_scoring(i, key_rank, draft, scorer=None):
+    def request(i, key_rank, draft):
+        """(evidence ids, (user message, answer prefix, continuations)) of one revision: the k
+        evidence titles as candidates (Exam-MCQ: the 4 options), given question, draft and evidence."""
+        it = items[i]
         ev = [int(x) for x in key_rank[:k]]
-        user = reviser.user_message(items[i]["question"], draft, [arts[e]["text"] for e in ev], reviser.ASK_REVISE)
-        sc = scorer(user, [titles[e] for e in ev]) if scorer else reviser.score_titles(model, tok, user, [titles[e] for e in ev])
-        return ev[int(np.argmax(sc))]
+        user = reviser.user_message(it["question"], draft, [evidence(it["task"], e) for e in ev], reviser.asks(it["task"])[0])
+        if it["task"] == "mcq":
+            return ev, (user, reviser.MCQ_PREFIX, reviser.option_conts(it["options"]))
+        return ev, (user, reviser.ANSWER_PREFIX, reviser.title_conts([titles[e] for e in ev]))
 
+    def decide(i, ev, scores, draft):
+        """(choice, correct, final answer written as the revised draft) from the reviser's scores."""
+        it = items[i]
+        c = int(np.argmax(scores))
+        if it["task"] == "mcq":
+            return c, float(c == it["answer"]), statutes.revised_answer(draft or "", it["options"][c], arts, "mcq", c)
+        c = ev[c]
+        return c, float(c == gold[i]), statutes.revised_answer(draft or "", titles[c], arts, it["task"])
+
+    # the likelihood-scoring reviser: the three systems of one item in one packed forward pass
     systems = {"qrag_general": ("query", False), "qrag_draft_general": ("query", True), "arr": ("draft", True)}
-    chosen = {}
-    for name, (key, with_draft) in systems.items():
-        ch = [revise_scoring(i, ranked[key][i], drafts[i] if with_draft else None) for i in sub]
-        chosen[name] = ch
-        put(name, sub_tasks, [float(c == gold[i]) for c, i in zip(ch, sub)])
-        ctx.log.info("%s: article recall %.3f", name, np.mean([c == gold[i] for c, i in zip(ch, sub)]))
+    results = {name: [] for name in systems}
+    for i in sub:
+        reqs = [request(i, ranked[key][i], drafts[i] if with_draft else None) for key, with_draft in systems.values()]
+        scores = reviser.score_many(model, tok, [r for _, r in reqs])
+        for (name, (key, with_draft)), (ev, _), sc in zip(systems.items(), reqs, scores):
+            results[name].append(decide(i, ev, sc, drafts[i] if with_draft else None))
+    for name, res in results.items():
+        put(name, sub_tasks, [r[1] for r in res])
+        ctx.log.info("%s: accuracy %.3f", name, np.mean([r[1] for r in res]))
 
-    # reviser swap: the drafter scores the evidence titles in the general model's place
+    # reviser swap: the drafter scores the evidence titles (the options) in the general model's place
     sd, meta = load_tensors(ctx.input.model, with_metadata=True)
     dtok = drafter.WordTokenizer(json.loads(meta["vocab"]))
     dmodel = drafter.build_model(len(dtok), json.loads(meta["model"]), 0)
     dmodel.load_state_dict(sd)
     dmodel.eval()
-    dscore = lambda user, ts: drafter.score(dmodel, dtok, f"Human: {user}\n\nAssistant: {reviser.ANSWER_PREFIX}", [f" {t}." for t in ts])  # noqa: E731
-    ch = [revise_scoring(i, ranked["draft"][i], drafts[i], dscore) for i in sub]
-    put("arr_swap", sub_tasks, [float(c == gold[i]) for c, i in zip(ch, sub)])
+    swap = []
+    for i in sub:
+        ev, (user, prefix, conts) = request(i, ranked["draft"][i], drafts[i])
+        swap.append(decide(i, ev, drafter.score(dmodel, dtok, f"Human: {user}\n\nAssistant: {prefix}", conts), drafts[i])[1])
+    put("arr_swap", sub_tasks, swap)
 
-    # iterations: retrieve with the previous round's answer, revise again
-    cur = list(chosen["arr"])
-    out["iterations"]["1"] = {t: float(np.mean([c == gold[i] for c, i, tt in zip(cur, sub, sub_tasks) if tt == t])) for t in statutes.TASKS}
+    # iterations: the revised answer of round r-1 is round r's retrieval key and its draft. Where it
+    # equals the previous round's draft (the reviser kept the draft's citation / option), key,
+    # evidence and prompt are those of the previous round, so is the result (not recomputed).
+    def by_task(vals):
+        return {t: float(np.mean([v for v, tt in zip(vals, sub_tasks) if tt == t])) for t in statutes.TASKS}
+
+    cur, cur_keys = results["arr"], [drafts[i] for i in sub]
+    cur_ev = [[int(x) for x in ranked["draft"][i][:k]] for i in sub]
+    out["iterations"]["1"] = by_task([r[1] for r in cur])
     for r in range(2, rv["rounds"] + 1):
-        answers = [f"{reviser.ANSWER_PREFIX} {titles[c]}: {arts[c]['text']}" for c in cur]
-        rk = retrieval.knn(retrieval.embed(enc, etok, answers, rt["query_prefix"]), mem, k)
-        cur = [revise_scoring(i, rk[j], answers[j]) for j, i in enumerate(sub)]
-        out["iterations"][str(r)] = {t: float(np.mean([c == gold[i] for c, i, tt in zip(cur, sub, sub_tasks) if tt == t])) for t in statutes.TASKS}
+        keys = [c[2] for c in cur]
+        redo = [j for j in range(len(sub)) if keys[j] != cur_keys[j]]
+        rk = rank([keys[j] for j in redo], [sub_tasks[j] for j in redo], k)
+        nxt, nxt_ev = list(cur), list(cur_ev)
+        for row, j in enumerate(redo):
+            ev, req = request(sub[j], rk[row], keys[j])
+            nxt[j] = decide(sub[j], ev, reviser.score_many(model, tok, [req])[0], keys[j])
+            nxt_ev[j] = ev
+        out["iterations"][str(r)] = by_task([x[1] for x in nxt])
+        out["iteration_changed"][str(r)] = by_task([float(a[0] != b[0]) for a, b in zip(cur, nxt)])
+        out["iteration_evidence_changed"][str(r)] = by_task([float(a != b) for a, b in zip(cur_ev, nxt_ev)])
+        cur, cur_keys, cur_ev = nxt, keys, nxt_ev
 
     # generative mode on a smaller subset: ARR and query-retrieval + general model
     gsub = [i for i in sub if items[i]["idx"] < rv["n_gen"]]
     g_tasks = [items[i]["task"] for i in gsub]
     for name, key, with_draft in (("arr_gen", "draft", True), ("qrag_general_gen", "query", False)):
         users = [reviser.user_message(items[i]["question"], drafts[i] if with_draft else None,
-                                      [arts[int(e)]["text"] for e in ranked[key][i][:k]], reviser.ASK_REVISE) for i in gsub]
+                                      [evidence(items[i]["task"], int(e)) for e in ranked[key][i][:k]],
+                                      reviser.asks(items[i]["task"])[0]) for i in gsub]
         ans = reviser.generate(model, tok, users, rv["max_new"], rv["gen_batch"]) if users else []
-        put(name, g_tasks, [statutes.article_recall(a, gold[i], arts) for a, i in zip(ans, gsub)],
-            [statutes.statute_recall(a, gold[i], arts) for a, i in zip(ans, gsub)])
+        put(name, g_tasks, [correct_text(i, a) for a, i in zip(ans, gsub)], [statute_text(i, a) for a, i in zip(ans, gsub)])
         if name == "arr_gen":
-            for a, i in list(zip(ans, gsub))[:6]:
-                out["examples"].append({"question": items[i]["question"], "gold": titles[gold[i]], "draft": drafts[i],
-                                        "draft_evidence": [titles[int(e)] for e in ranked["draft"][i][:k]],
-                                        "arr_scoring": titles[chosen["arr"][sub.index(i)]], "arr_generative": a,
-                                        "general_direct": gen_ans[sub.index(i)]})
+            for a, i in list(zip(ans, gsub))[::max(1, rv["n_gen"])][:8]:
+                j = sub.index(i)
+                out["examples"].append({"task": items[i]["task"], "question": items[i]["question"], "gold": titles[gold[i]],
+                                        "draft": drafts[i], "draft_evidence": [titles[int(e)] for e in ranked["draft"][i][:k]],
+                                        "arr_scoring": results["arr"][j][2], "arr_generative": a, "general_direct": gen_ans[j]})
     write_json(ctx.output.evals, out)

@@ -16,7 +16,11 @@ Design (seeded, pure Python):
   sentence); instructions (`n_sft`) in the three task formats on training fact patterns.
 - Evaluation (`n_test` per task, disjoint fact patterns): LCR (facts -> cite the article), CP (facts
   -> the offence, citing the article), LegalQA (a question -> the rule and the penalty, citing the
-  article). Every item cites exactly one article (its `gold`).
+  article), Exam-MCQ (an exam question on a case with 4 options "offence; penalty", one correct,
+  the distractors taken from the gold article's near-duplicates first, then from the neighbouring
+  articles of the same statute). Every item cites exactly one article (its `gold`).
+- Textbook: one paragraph per article (same index) explaining it in other words, the knowledge base
+  of Exam-MCQ (the paper retrieves from legal textbooks for JEC-QA).
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from __future__ import annotations
 import random
 import re
 
-TASKS = ("lcr", "cp", "qa")
-TASK_NAMES = {"lcr": "LCR (clause recommendation)", "cp": "CP (charge prediction)", "qa": "LegalQA"}
+TASKS = ("lcr", "cp", "qa", "mcq")
+TITLE_TASKS = ("lcr", "cp", "qa")  # scored by title recall; mcq by option accuracy
+TASK_NAMES = {"lcr": "LCR (clause recommendation)", "cp": "CP (charge prediction)", "qa": "LegalQA",
+              "mcq": "Exam-MCQ (textbook)"}
+LETTERS = "ABCD"
 SUFFIX = "Please give evidence from the statute book."
 
 STATUTES = [
@@ -108,6 +115,34 @@ def title(a: dict) -> str:
     return f"{a['statute']} Article {a['number']}"
 
 
+def textbook_text(a: dict) -> str:
+    """A textbook paragraph explaining one article (the Exam-MCQ knowledge base)."""
+    return (f"Textbook on the {a['statute']}: Article {a['number']} covers a {a['subject']} who {a['action']} "
+            f"{a['condition']} (the condition separates it from its neighbours); this is {a['offence']}, punished by being "
+            f"{a['penalty']}.")
+
+
+def option_text(a: dict) -> str:
+    return f"{a['offence']}; {a['penalty']}"
+
+
+def mcq_options(rng: random.Random, a: dict, arts: list[dict], n: int = 4) -> list[int]:
+    """Article ids of the n options (gold included, shuffled): distractors are the gold article's
+    near-duplicates (same statute, subject and action) first, then the nearest-numbered articles of
+    the same statute, then any article."""
+    near = [b["id"] for b in arts if b["base"] == a["base"] and b["id"] != a["id"]]
+    same = sorted((b for b in arts if b["statute"] == a["statute"] and b["base"] != a["base"]),
+                  key=lambda b: (abs(b["number"] - a["number"]), b["id"]))
+    rest = [b["id"] for b in arts if b["statute"] != a["statute"]]
+    rng.shuffle(near)
+    pool = near + [b["id"] for b in same] + rest
+    if len(pool) < n - 1:
+        raise ValueError(f"an exam question needs {n} articles in the book")
+    opts = [a["id"]] + pool[: n - 1]
+    rng.shuffle(opts)
+    return opts
+
+
 def make_book(seed: int, n_statutes: int, bases_per_statute: int, variants_per_base: int) -> list[dict]:
     """The articles: list of dicts (id, statute, number, subject, action, condition, offence,
     penalty, base, and the indices of the paraphrase pools)."""
@@ -162,6 +197,42 @@ def question(task: str, f: dict) -> str:
     raise ValueError(task)
 
 
+def mcq_question(f: dict, options: list[str]) -> str:
+    opts = " ".join(f"{LETTERS[i]}) {o}." for i, o in enumerate(options))
+    return f"Exam question: A {f['subject']} {f['action']} {f['condition']}. Which offence and penalty? {opts}"
+
+
+def mcq_answer(letter_idx: int, a: dict) -> str:
+    return f"The answer is {LETTERS[letter_idx]}) {option_text(a)}. See {a['title']}."
+
+
+_LETTER = re.compile(r"answer is\s*\(?([A-D])\b|^\s*\(?([A-D])\)")
+
+
+def mcq_choice(text: str) -> int | None:
+    """The option index an answer gives ("The answer is B) ..." or a leading "B)"), else None
+    (an automatic parser: an unparseable answer counts as wrong)."""
+    m = _LETTER.search(text)
+    if not m:
+        return None
+    return LETTERS.index(m.group(1) or m.group(2))
+
+
+def mcq_answer_choice(text: str, options: list[str]) -> int | None:
+    """The option an answer gives, read for its content first (the paper's JEC-QA answers were
+    judged by people, and a letter parser under-counts): the one option whose full text the answer
+    contains, else the one option whose offence (the text before ";") it names, else the letter
+    (`mcq_choice`), else None (counts as wrong)."""
+    low = re.sub(r"\s+", " ", text.lower())
+    full = [i for i, o in enumerate(options) if o.lower() in low]
+    if len(full) == 1:
+        return full[0]
+    offence = [i for i, o in enumerate(options) if o.split(";")[0].strip().lower() in low]
+    if len(offence) == 1:
+        return offence[0]
+    return mcq_choice(text)
+
+
 def answer(task: str, a: dict) -> str:
     if task == "lcr":
         return f"{a['title']} applies: a {a['subject']} who {a['action']} {a['condition']} commits {a['offence']}."
@@ -200,15 +271,26 @@ def make_dataset(seed: int, n_statutes: int, bases_per_statute: int, variants_pe
     for i in range(n_sft):
         a = arts[rng.randrange(len(arts))]
         task = TASKS[i % len(TASKS)]
-        sft.append({"task": task, "gold": a["id"], "prompt": sft_prompt(question(task, _facts(rng, a, train_names, det_tr))),
-                    "answer": answer(task, a)})
+        f = _facts(rng, a, train_names, det_tr)
+        if task == "mcq":
+            opts = mcq_options(rng, a, arts)
+            sft.append({"task": task, "gold": a["id"], "prompt": sft_prompt(mcq_question(f, [option_text(arts[o]) for o in opts])),
+                        "answer": mcq_answer(opts.index(a["id"]), a)})
+        else:
+            sft.append({"task": task, "gold": a["id"], "prompt": sft_prompt(question(task, f)), "answer": answer(task, a)})
     items = []
     for task in TASKS:
         for j in range(n_test):
             a = arts[rng.randrange(len(arts))]
             f = _facts(rng, a, eval_names, det_ev)
-            items.append({"task": task, "idx": j, "gold": a["id"], "question": question(task, f), "facts": f})
-    return {"articles": arts, "judgments": judgments, "sft": sft, "items": items,
+            if task == "mcq":
+                opts = mcq_options(rng, a, arts)
+                options = [option_text(arts[o]) for o in opts]
+                items.append({"task": task, "idx": j, "gold": a["id"], "question": mcq_question(f, options), "facts": f,
+                              "options": options, "option_articles": opts, "answer": opts.index(a["id"])})
+            else:
+                items.append({"task": task, "idx": j, "gold": a["id"], "question": question(task, f), "facts": f})
+    return {"articles": arts, "textbook": [textbook_text(a) for a in arts], "judgments": judgments, "sft": sft, "items": items,
             "pools": {"train_first": first_tr, "eval_first": first_ev, "train_last": last_tr, "eval_last": last_ev,
                       "train_details": det_tr, "eval_details": det_ev}}
 
@@ -246,3 +328,20 @@ def article_recall(text: str, gold: int, articles: list[dict]) -> float:
 def statute_recall(text: str, gold: int, articles: list[dict]) -> float:
     """1 if the gold article's statute name appears (the paper's law-title recall, lenient)."""
     return float(articles[gold]["statute"] in cited_statutes(text, articles))
+
+
+def revised_answer(draft: str, chosen: str, articles: list[dict], task: str, option_idx: int | None = None) -> str:
+    """The reviser's final answer written as the draft it revises (the next round's retrieval key):
+    title tasks: every article the draft cites becomes the chosen title `chosen` (the draft is
+    prefixed with it if it cites none); Exam-MCQ: the draft's "The answer is X) ..." becomes the
+    chosen option `chosen` with letter `option_idx` (prefixed if the draft gives none)."""
+    if task == "mcq":
+        new = f"The answer is {LETTERS[option_idx]}) {chosen}."
+        m = re.search(r"The answer is\s*\(?[A-D]\)[^.]*\.", draft)
+        return draft[: m.start()] + new + draft[m.end() :] if m else f"{new} {draft}"
+    out, n = draft, 0
+    for st in {a["statute"] for a in articles}:
+        pat = re.escape(st).replace(r"\ ", r"\s+") + r"\s*,?\s*(?:article|art\.?|§)\s*\d+"
+        out, k = re.subn(pat, chosen, out, flags=re.IGNORECASE)
+        n += k
+    return out if n else f"Under {chosen}: {draft}"
