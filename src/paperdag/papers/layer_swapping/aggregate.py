@@ -64,7 +64,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
     stats = {k: {f: mean_std(v) for f, v in per[k].items()} for k, _ in ROWS}
     stats["base"] = {f: {"mean": base[f], "std": 0.0, "n": 1} for f in FIELDS}  # one base model, no training
     variants = swap_variants({"merge": p["merge"]})
-    var_stats = {name: {f: mean_std([ev["models"][name][f] for ev in evals]) for f in FIELDS + ("acc_val",)} for name in variants}
+    var_stats = {name: {f: mean_std([ev["models"][name].get(f) for ev in evals]) for f in FIELDS + ("acc_val",)} for name in variants}
 
     def mean_profile(e):
         ps = profiles[e]

@@ -39,6 +39,23 @@ def load_model(spec: dict, tokenizer_path: str | None = None):
     return model, tok
 
 
+def state_of(model) -> dict:
+    """The model's parameters without the tied LM head (it is the token embedding)."""
+    sd = model.state_dict()
+    if getattr(model.config, "tie_word_embeddings", False):
+        sd.pop("lm_head.weight", None)
+    return {k: v.detach().clone().contiguous() for k, v in sd.items()}
+
+
+def put_state(model, sd: dict) -> None:
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    bad = [k for k in missing if k != "lm_head.weight"] + list(unexpected)
+    if bad:
+        raise RuntimeError(f"state dict does not fit the model: {bad[:5]}")
+    if getattr(model.config, "tie_word_embeddings", False):
+        model.tie_weights()
+
+
 def encode_sft(tok, examples: list[dict], max_len: int) -> list[tuple[list[int], list[int]]]:
     """(input ids, labels) per example: -100 on the prompt, the response + <|im_end|> learned."""
     out = []
@@ -56,9 +73,9 @@ def collate(batch, pad_id: int):
     ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
     lab = torch.full((len(batch), n), -100, dtype=torch.long)
     att = torch.zeros((len(batch), n), dtype=torch.long)
-    for j, (i, l) in enumerate(batch):
+    for j, (i, lb) in enumerate(batch):
         ids[j, : len(i)] = torch.tensor(i)
-        lab[j, : len(l)] = torch.tensor(l)
+        lab[j, : len(lb)] = torch.tensor(lb)
         att[j, : len(i)] = 1
     return ids, att, lab
 

@@ -77,6 +77,9 @@ def check(p: dict, where: str) -> None:
     """Checks across keys that the schema cannot express; raise naming the file and the key."""
     if p["joint_runs"] > p["runs"]:
         raise PaperdagError(f"{where}: key joint_runs ({p['joint_runs']}) must not exceed runs ({p['runs']})")
+    spec, need = p["model"], {"local": "path", "hub": "id", "random": "config"}
+    if need[spec["source"]] not in spec:
+        raise PaperdagError(f"{where}: key model.{need[spec['source']]} is required when model.source is {spec['source']}")
     m = p["merge"]
     if list(m["default"]) not in [list(c) for c in m["configs"]]:
         raise PaperdagError(f"{where}: key merge.default {m['default']} must be one of merge.configs")
@@ -92,9 +95,11 @@ def check(p: dict, where: str) -> None:
         a = p["analysis"]
         if a["outer_bottom"] + a["outer_top"] >= n:
             raise PaperdagError(f"{where}: key analysis.outer_bottom + analysis.outer_top must leave middle layers (model has {n})")
-    spec, need = p["model"], {"local": "path", "hub": "id", "random": "config"}
-    if need[spec["source"]] not in spec:
-        raise PaperdagError(f"{where}: key model.{need[spec['source']]} is required when model.source is {spec['source']}")
+    d, e = p["data"], p.get("eval")
+    if e and d["source"] == "generated":
+        for k in ("n_test", "n_val"):
+            if e[k] > d[k]:
+                raise PaperdagError(f"{where}: key eval.{k} ({e[k]}) must not exceed data.{k} ({d[k]})")
     if p["data"]["source"] == "hub":
         for k in ("math", "lang", "eval", "val", "nll"):
             if k not in p["data"]:
