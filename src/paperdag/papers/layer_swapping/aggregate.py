@@ -36,14 +36,15 @@ def aggregate(inputs: dict, p: dict) -> Results:
     a = p["analysis"]
     for ev in evals:
         mods = ev["models"]
-        best = max(configs, key=lambda c: (mods[c]["acc_val"], -configs.index(c)))
+        best = ev["chosen"]  # chosen on German validation inside the job (the only grid entry with English)
         chosen.append(best)
         mods = {**mods, "base": base, "swap_best": mods[best],
-                "swap_mean": {f: sum(mods[c][f] for c in configs) / len(configs) for f in FIELDS}}
+                "swap_mean": {f: (sum(mods[c][f] for c in configs) / len(configs) if all(f in mods[c] for c in configs) else None)
+                              for f in FIELDS}}
         for k, _ in ROWS:
             if k in mods:
                 for f in FIELDS:
-                    per[k][f].append(mods[k][f])
+                    per[k][f].append(mods[k].get(f))
         sm, sl = ev["profiles"]["math"]["layer_share"], ev["profiles"]["lang"]["layer_share"]
         n = len(sm)
         outer = lambda s: sum(s[: a["outer_bottom"]]) + sum(s[n - a["outer_top"]:])  # noqa: E731
@@ -93,7 +94,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
         s = stats[k]
         if s["acc_de"]["n"] == 0:
             continue
-        avg = mean_std([(x + y) / 2 for x, y in zip(per[k]["acc_de"], per[k]["acc_en"])]) if k != "base" else {
+        avg = mean_std([(x + y) / 2 if None not in (x, y) else None for x, y in zip(per[k]["acc_de"], per[k]["acc_en"])]) if k != "base" else {
             "mean": (base["acc_de"] + base["acc_en"]) / 2, "std": 0.0, "n": 1}
         rows.append({"model": label, "German (MGSM-de analogue)": _fmt(s["acc_de"]), "English (control)": _fmt(s["acc_en"]),
                      "average": _fmt(avg), "German NLL (nats/token)": _fmt(s["nll_de"], 3), "German answers (%)": _fmt(s["german_de"])})
