@@ -14,7 +14,7 @@ VENV=${VENV:-.venv}
 # Debian packages: SLURM + munge for the real-cluster test; real English documents for
 # dataset_decomposition's corpus; espeak-ng for surfacefusion's grapheme-to-phoneme task; word lists
 # for compoundpiece.
-APT_PACKAGES=(git slurm-wlm munge dict-gcide espeak-ng wngerman wdutch wswedish wdanish)
+APT_PACKAGES=(git slurm-wlm munge dict-gcide espeak-ng wngerman wdutch wswedish wdanish fortunes-de)
 
 log() { printf '\n== %s\n' "$*"; }
 
