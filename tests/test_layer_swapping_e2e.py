@@ -4,21 +4,15 @@ the SmolLM2 tokenizer through the same code as `default`)."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from conftest import ROOT, dry_run_jobs, edit_file, snakemake
-
-ASSET = "resources/models/smollm2-135m-instruct"
+from conftest import dry_run_jobs, edit_file, link_smollm2, snakemake
 
 
 @pytest.mark.e2e
-def test_smoke_pipeline(repo):
-    if not (ROOT / ASSET).is_dir():
-        pytest.skip(f"{ASSET} not built (rule lm_asset)")
-    (repo / "resources/models").mkdir(parents=True)
-    os.symlink(ROOT / ASSET, repo / ASSET)  # the tokenizer of the smoke model; the asset is not rebuilt
+def test_smoke_pipeline(repo, smollm2_asset):
+    link_smollm2(smollm2_asset, repo)  # the tokenizer of the smoke model; rule lm_asset sees it up to date
     cfg = ["--config", "scale=smoke", "papers=[layer_swapping]"]
     snakemake(repo, *cfg, timeout=900)
     out = repo / "results" / "smoke" / "layer_swapping"

@@ -110,9 +110,9 @@ def sft(model, tok, data: list[tuple], t: dict, seed: int, resumer=None, log=Non
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        losses.append(float(loss))
+        losses.append(loss.item())
         if log and (step % 5 == 0 or step == steps - 1):
-            log.info("step %d/%d loss %.4f", step + 1, steps, float(loss))
+            log.info("step %d/%d loss %.4f", step + 1, steps, loss.item())
         if resumer:
             resumer.maybe_save(step + 1, model, opt)
     model.eval()
