@@ -247,7 +247,7 @@ def test_paper_scale_path_on_a_tiny_local_stand_in(tmp_path):
 
 @pytest.mark.e2e
 def test_smoke_pipeline(repo):
-    from conftest import snakemake
+    from conftest import dry_run_jobs, snakemake
 
     snakemake(repo, "--config", "scale=smoke", "papers=[cogex]")
     base = repo / "results/smoke/cogex"
@@ -258,3 +258,16 @@ def test_smoke_pipeline(repo):
     assert led["generator_programs_match"] == "check passed"
     for f in ("figures/search_budget.png", "figures/ablations.png", "tables/table1.md", "tables/programs.md"):
         assert (base / f).stat().st_size > 0
+    cfg = ["--config", "scale=smoke", "papers=[cogex]"]
+    assert dry_run_jobs(repo, *cfg) == []  # nothing left to do
+    # determinism: the evaluations (sampling, search, emulation) again give the same metrics.json bytes
+    first = (base / "metrics.json").read_bytes()
+    snakemake(repo, *cfg, "--forcerun", "cogex_evaluate")
+    assert (base / "metrics.json").read_bytes() == first
+    # a search setting reruns the evaluations, never the data or the training
+    cfg_file = repo / "config/papers/cogex.yaml"
+    text = cfg_file.read_text()
+    assert "search: {n_candidates: 3, max_new_program: 90, max_new_emulate: 50," in text
+    cfg_file.write_text(text.replace("max_new_emulate: 50,", "max_new_emulate: 51,"))
+    jobs = {r for r, _ in dry_run_jobs(repo, *cfg)}
+    assert "cogex_evaluate" in jobs and "cogex_train" not in jobs and "cogex_data" not in jobs
