@@ -168,3 +168,11 @@ def test_a_job_gets_only_the_config_sections_it_declares():
     assert json.loads(h.P("toy", "train")(w)) == {"train": {"lr": 0.1}}
     assert json.loads(h.P("toy")(w)) == {}
     assert json.loads(h.JOB("toy.evaluate")["cfg"](w)) == {}
+
+
+def test_left_pad_puts_every_prompt_against_the_right_edge():
+    from paperdag.core.padding import left_pad
+
+    ids, att = left_pad([[5, 6, 7], [8], []], pad=0)
+    assert ids.tolist() == [[5, 6, 7], [0, 0, 8], [0, 0, 0]]
+    assert att.tolist() == [[1, 1, 1], [0, 0, 1], [0, 0, 0]]

@@ -9,6 +9,8 @@ import re
 
 import torch
 
+from paperdag.core.padding import left_pad
+
 SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]
 PAD, UNK, BOS, EOS = range(4)
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -121,12 +123,8 @@ def generate(model, tok: WordTokenizer, prompts: list[str], max_new: int, batch:
     outs = []
     for s in range(0, len(prompts), batch):
         enc = [[BOS] + tok.encode(p) for p in prompts[s : s + batch]]
-        L = max(len(e) for e in enc)
-        ids = torch.full((len(enc), L), PAD, dtype=torch.long)
-        att = torch.zeros((len(enc), L), dtype=torch.long)
-        for r, e in enumerate(enc):
-            ids[r, L - len(e) :] = torch.tensor(e)
-            att[r, L - len(e) :] = 1
+        ids, att = left_pad(enc, PAD)
+        L = ids.shape[1]
         g = model.generate(input_ids=ids, attention_mask=att, max_new_tokens=max_new, do_sample=False,
                            pad_token_id=PAD, eos_token_id=EOS)
         for r in range(len(enc)):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from paperdag.core.errors import PaperdagError
+from paperdag.core.padding import left_pad
 
 ANSWER_PREFIX = "The applicable article is"
 MCQ_PREFIX = "The answer is"
@@ -180,12 +181,8 @@ def generate(model, tok, users: list[str], max_new: int, batch: int = 8) -> list
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     for s in range(0, len(users), batch):
         enc = [_ids(tok, prompt(tok, u)) for u in users[s : s + batch]]
-        L = max(len(e) for e in enc)
-        ids = torch.full((len(enc), L), pad, dtype=torch.long)
-        att = torch.zeros((len(enc), L), dtype=torch.long)
-        for r, e in enumerate(enc):
-            ids[r, L - len(e) :] = torch.tensor(e)
-            att[r, L - len(e) :] = 1
+        ids, att = left_pad(enc, pad)
+        L = ids.shape[1]
         g = model.generate(input_ids=ids, attention_mask=att, max_new_tokens=max_new, do_sample=False,
                            pad_token_id=pad, eos_token_id=tok.eos_token_id)
         outs += [tok.decode(g[r, L:], skip_special_tokens=True).strip() for r in range(len(enc))]

@@ -19,6 +19,8 @@ import json
 import random
 import re
 
+from paperdag.core.padding import left_pad
+
 DEFAULT = "You are a helpful assistant."
 DOMAIN_PROMPTS = {
     "math": "You are a mathematician.",
@@ -221,12 +223,8 @@ def generate(model, tok, prompts: list, max_new: int, batch: int) -> list:
     outs = []
     for s in range(0, len(prompts), batch):
         enc = prompts[s : s + batch]
-        L = max(len(e) for e in enc)
-        ids = torch.full((len(enc), L), pad, dtype=torch.long)
-        att = torch.zeros((len(enc), L), dtype=torch.long)
-        for r, e in enumerate(enc):
-            ids[r, L - len(e) :] = torch.tensor(e)
-            att[r, L - len(e) :] = 1
+        ids, att = left_pad(enc, pad)
+        L = ids.shape[1]
         with torch.no_grad():
             g = model.generate(input_ids=ids, attention_mask=att, max_new_tokens=max_new, do_sample=False,
                                pad_token_id=pad, eos_token_id=tok.eos_token_id)
