@@ -203,7 +203,7 @@ def train_method(name: str, method: dict, p: dict, corpus: dict, buckets: dict, 
         tot, cnt = state["step_seconds"].get(key, [0.0, 0])
         state["step_seconds"][key] = [tot + dt, cnt + 1]
         flops += flops_per_token(m, corpus["vocab_size"], bt["L"])["total"] * n_tokens(bt)
-        if not math.isfinite(float(loss)):
+        if not math.isfinite(loss.item()):
             raise PaperdagError(f"{name}: loss is not finite at step {s}; lower train.lr")
     lengths = [bt["L"] for bt in batches]
     info = {
