@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperdag.core.claims import count_verdicts, counts_line, evaluate_claims
+from paperdag.core.claims import claims_markdown, count_verdicts, counts_line, evaluate_claims
 from paperdag.core.config import validate_claims
 from paperdag.core.errors import PaperdagError
 from paperdag.core.stats import mean_std, summarize, t_bound, t_interval
@@ -49,26 +49,34 @@ def test_interval_rule_per_check():
     # at_least, threshold 0: mean 1, std 1, n 3 -> lower bound -0.69: the mean passes, the bound does not
     assert _v(_claim(), _m(1.0, 1.0, 3)) == "inconclusive"
     assert _v(_claim(), _m(2.0, 1.0, 3)) == "reproduced"  # lower bound 0.31
-    assert _v(_claim(), _m(-0.1, 1.0, 3)) == "not reproduced"
+    # a mean on the failing side whose interval still reaches the threshold shows nothing either way
+    assert _v(_claim(), _m(-0.1, 1.0, 3)) == "inconclusive"  # [-1.79, 1.59]
+    assert _v(_claim(), _m(-2.0, 1.0, 3)) == "not reproduced"  # upper bound -0.31 < 0
     assert _v(_claim(check="at_most", threshold=0.0), _m(-2.0, 1.0, 3)) == "reproduced"
     assert _v(_claim(check="at_most", threshold=0.0), _m(-1.0, 1.0, 3)) == "inconclusive"
     assert _v(_claim(check="same_sign", paper_value=-5.0), _m(-4.0, 1.0, 3)) == "reproduced"
     assert _v(_claim(check="same_sign", paper_value=-5.0), _m(-1.0, 1.0, 3)) == "inconclusive"
-    assert _v(_claim(check="same_sign", paper_value=-5.0), _m(1.0, 1.0, 3)) == "not reproduced"
+    assert _v(_claim(check="same_sign", paper_value=-5.0), _m(1.0, 1.0, 3)) == "inconclusive"
+    assert _v(_claim(check="same_sign", paper_value=-5.0), _m(2.0, 1.0, 3)) == "not reproduced"
+    assert _v(_claim(check="at_most", threshold=0.0), _m(2.0, 1.0, 3)) == "not reproduced"  # lower 0.31 > 0
     # within: the two-sided 90 % interval inside paper ± tolerance (TOST)
     w = _claim(check="within", paper_value=0.0, tolerance=1.0)
     assert _v(w, _m(0.1, 0.2, 3)) == "reproduced"  # [-0.24, 0.44]
     assert _v(w, _m(0.9, 0.2, 3)) == "inconclusive"  # [0.56, 1.24]
-    assert _v(w, _m(1.2, 0.2, 3)) == "not reproduced"
+    assert _v(w, _m(1.2, 0.2, 3)) == "inconclusive"  # [0.86, 1.54] reaches the tolerance
+    assert _v(w, _m(1.6, 0.2, 3)) == "not reproduced"  # [1.26, 1.94] wholly outside: the mirror of TOST
+    assert _v(w, _m(-1.6, 0.2, 3)) == "not reproduced"
+    # both bounds are stored in every row with n >= 2
     row = evaluate_claims([_claim()], _m(2.0, 1.0, 3), "default")[0]
-    assert row["interval"][0] == pytest.approx(2 - 2.919986 / math.sqrt(3), abs=1e-5) and row["interval"][1] is None
+    half = 2.919986 / math.sqrt(3)
+    assert row["interval"] == pytest.approx([2 - half, 2 + half], abs=1e-5)
 
 
 def test_single_measurements_and_min_n():
     # one measurement, no replicates: never reproduced, however large
     assert _v(_claim(), _m(100.0, 0.0, 1)) == "inconclusive"
     assert _v(_claim(), {"m": 100.0}) == "inconclusive"  # a plain number in metrics.json
-    assert _v(_claim(), _m(-1.0, 0.0, 1)) == "not reproduced"
+    assert _v(_claim(), _m(-1.0, 0.0, 1)) == "inconclusive"  # not reproduced needs an interval too
     assert _v(_claim(min_n=3), _m(5.0, 0.1, 2)) == "inconclusive"
     assert _v(_claim(min_n=3), _m(5.0, 0.1, 3)) == "reproduced"
     # too few runs to assert either way: a failing mean is inconclusive too, not "not reproduced"
@@ -156,23 +164,81 @@ def test_premises():
     met = {"claims_inputs": {"up": up, "down": {"mean": -1.0, "std": 0.1, "n": 3}, "noisy": {"mean": 1.0, "std": 3.0, "n": 3}}}
     base = dict(check="at_least", threshold=0.0)
     claims = [
-        _claim(id="drop", metric="down", **base),  # not reproduced
-        _claim(id="unsure", metric="noisy", **base),  # inconclusive
+        _claim(id="drop", kind="premise", metric="down", **base),  # premise failed
+        _claim(id="unsure", kind="premise", metric="noisy", **base),  # premise inconclusive
         _claim(id="explains", metric="up", requires=["drop"], **base),
         _claim(id="capped", metric="up", requires=["unsure"], **base),
+        _claim(id="capped_neg", metric="down", requires=["unsure"], **base),
         _claim(id="chain", metric="up", requires=["explains"], **base),
         _claim(id="ok", metric="up", requires=["chk"], **base),
         _claim(id="chk", kind="check", metric="up", **base),
         _claim(id="gone", metric="absent", requires=["drop"], **base),
+        _claim(id="held", kind="premise", metric="up", **base),
+        _claim(id="on_held", metric="up", requires=["held"], **base),
+        _claim(id="on_claim", metric="up", requires=["capped_neg_own"], **base),
+        _claim(id="capped_neg_own", metric="down", **base),  # a claim not reproduced, required by another
     ]
     rows = {r["id"]: r for r in evaluate_claims(claims, met, "default")}
-    assert rows["explains"]["verdict"] == "not reproduced (premise failed: drop)"
-    assert rows["explains"]["verdict_class"] == "not reproduced"
+    assert rows["drop"]["verdict"] == "premise failed" and rows["unsure"]["verdict"] == "premise inconclusive"
+    assert rows["held"]["verdict"] == "premise holds"
+    # a failed premise: the claim was not tested
+    assert rows["explains"]["verdict"] == "untestable (premise: drop)"
+    assert rows["explains"]["verdict_class"] == "untestable"
+    assert rows["chain"]["verdict"] == "untestable (premise: explains)"  # propagates along chains
+    assert rows["on_claim"]["verdict"] == "untestable (premise: capped_neg_own)"  # a claim not reproduced
+    # an unsure premise caps both a passing and a failing claim at inconclusive
     assert rows["capped"]["verdict"] == "inconclusive (premise inconclusive: unsure)"
-    assert rows["chain"]["verdict"] == "not reproduced (premise failed: explains)"  # failure propagates
-    assert rows["ok"]["verdict"] == "reproduced"  # a passed check is a valid premise
+    assert rows["capped_neg"]["verdict"] == "inconclusive (premise inconclusive: unsure)"
+    assert rows["ok"]["verdict"] == "reproduced" and rows["on_held"]["verdict"] == "reproduced"
     assert rows["gone"]["verdict"] == "not measured"
-    assert count_verdicts(list(rows.values())) == {"inconclusive": 2, "not reproduced": 3, "reproduced": 1, "not measured": 1}
+    # premises are counted apart, never as the paper's claims
+    lst = list(rows.values())
+    assert count_verdicts(lst) == {"reproduced": 2, "inconclusive": 2, "not reproduced": 1, "untestable": 3, "not measured": 1}
+    assert count_verdicts(lst, "premise") == {"premise holds": 1, "premise failed": 1, "premise inconclusive": 1}
+    assert counts_line(lst) == ("2 reproduced, 2 inconclusive, 1 not reproduced, 3 untestable, 1 not measured; "
+                                "premises: 1 hold, 1 failed, 1 inconclusive; checks: 1 passed")
+    # the ledger lists premises first, under their own heading
+    md = claims_markdown(lst)
+    assert md.index("### Premises") < md.index("### Claims") < md.index("### Checks")
+
+
+def test_a_check_over_runs_holds_in_every_run():
+    """adapt_retrieve_revise's "iteration changes some answers": per-run 5, 0, 0 has mean 1.67 > 0
+    but fails in two runs. With per-run values the check reads them; without, it needs both ends
+    of the range each run must lie in (|x_i - m| <= s (n - 1) / sqrt(n))."""
+    c = _claim(kind="check", threshold=0.5)
+    per_run = {"claims_inputs": {"m": mean_std([5.0, 0.0, 0.0], keep_values=True)}}
+    row = evaluate_claims([c], per_run, "default")[0]
+    assert row["verdict"] == "check failed" and "run(s) 1, 2 of 3" in row["reason"] and row["values"] == [5.0, 0.0, 0.0]
+    assert _v(c, {"claims_inputs": {"m": mean_std([1.0, 2.0, 3.0], keep_values=True)}}) == "check passed"
+    # no per-run values: mean 1.67, std 2.89, n 3 -> each run in [-1.67, 5.0]: not shown
+    assert _v(c, _m(5 / 3, 2.886751, 3)) == "check failed"
+    # linkorgs' truth slope 2.533 +- 0.052 (n = 3) within 2.5 +- 0.3: every run lies in [2.47, 2.59]
+    w = _claim(kind="check", check="within", paper_value=2.5, tolerance=0.3)
+    assert _v(w, _m(2.533356, 0.05233, 3)) == "check passed"
+    assert _v(c, _m(1.0, 0.0, 3)) == "check passed"  # identical runs
+
+
+def test_runs_needed_power_estimate():
+    """For an inconclusive row, the runs at which an interval of the observed spread would
+    decide: t(.95, k-1) s / sqrt(k) < |mean - threshold|."""
+    from scipy import stats as st
+
+    row = evaluate_claims([_claim()], _m(1.0, 1.0, 3), "default")[0]
+    k = row["runs_needed"]
+    assert row["verdict"] == "inconclusive" and k == 5
+    assert st.t.ppf(0.95, k - 1) / math.sqrt(k) < 1.0 <= st.t.ppf(0.95, k - 2) / math.sqrt(k - 1)
+    # the failing side too: mean -1 is as far from the threshold
+    assert evaluate_claims([_claim()], _m(-1.0, 1.0, 3), "default")[0]["runs_needed"] == 5
+    # surfacefusion's "SurfaceFusion beats vanilla": -1.28 +- 1.88 BLEU, n = 3, threshold 0
+    sf = evaluate_claims([_claim()], _m(-1.28, 1.88, 3), "default")[0]
+    assert sf["verdict"] == "inconclusive" and sf["interval"][1] > 1.8 and sf["runs_needed"] >= 6
+    assert "runs_needed" not in evaluate_claims([_claim()], _m(3.0, 0.1, 3), "default")[0]  # decided
+    assert evaluate_claims([_claim()], _m(1.0, 0.0, 1), "default")[0]["runs_needed"] is None  # no spread seen
+    assert evaluate_claims([_claim(min_n=8)], _m(5.0, 1.0, 3), "default")[0]["runs_needed"] == 8
+    # within: the distance to the nearer edge of the tolerance band
+    w = _claim(check="within", paper_value=0.0, tolerance=1.0)
+    assert evaluate_claims([w], _m(0.5, 1.0, 3), "default")[0]["runs_needed"] == 13
 
 
 def test_premise_config_errors():
@@ -187,7 +253,7 @@ def test_premise_config_errors():
         validate_claims([_claim(id="a", requires=["a"])], p)
     with pytest.raises(PaperdagError, match=r"claims.1.id: duplicate claim id 'a'"):
         validate_claims([_claim(id="a"), _claim(id="a")], p)
-    with pytest.raises(PaperdagError, match=r"claims.0.requires: only rows of kind 'claim'"):
+    with pytest.raises(PaperdagError, match=r"claims.0.requires: only rows of kind 'claim' or 'premise'"):
         validate_claims([_claim(id="a", kind="check", requires=["b"]), _claim(id="b")], p)
     with pytest.raises(PaperdagError, match=r"claims.0.tolerance: check 'within' needs"):
         validate_claims([_claim(id="a", check="within", paper_value=1.0)], p)
@@ -211,7 +277,8 @@ def test_summary_shows_n_for_every_value(tmp_path):
         assert "1.50 (n=1)" in lines[t], lines[t]
     assert "| – |" in lines["absent claim"]
     # claims counted apart from checks and analytic rows, each kind in its own section
-    assert "Claim verdicts: reproduced: 1, inconclusive: 1, not measured: 1" in md
+    assert "All papers: 1 reproduced, 1 inconclusive, 1 not measured; checks: 1 passed; analytic: 1" in md
+    assert "- `p`: 1 reproduced, 1 inconclusive, 1 not measured; checks: 1 passed; analytic: 1" in md
     assert md.index("## Claims") < md.index("## Checks") < md.index("## Analytic")
 
 
@@ -243,5 +310,6 @@ def test_a_mean_without_its_spread_is_never_reproduced():
 def test_a_nan_value_never_passes():
     for c in (_claim(check="same_sign", paper_value=-1.0), _claim(), _claim(check="at_most"),
               _claim(check="within", paper_value=0.0, tolerance=1.0)):
-        assert _v(c, _m(float("nan"), 1.0, 3)) == "not reproduced", c
+        # a broken measurement decides nothing (and is never "reproduced")
+        assert _v(c, _m(float("nan"), 1.0, 3)) == "inconclusive", c
         assert _v(dict(c, kind="check"), {"m": float("nan")}) == "check failed", c

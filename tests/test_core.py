@@ -90,7 +90,8 @@ def test_claim_verdicts():
     assert v(_claim(metric="absent"), m(3.0, 0.0, 1)) == "not measured"
     assert v(_claim(scales=["paper"]), m(3.0, 0.0, 1)) == "not measured"
     assert v(_claim(check="within", tolerance=1.0), m(5.5, 0.1, 3)) == "reproduced"
-    assert v(_claim(check="within", tolerance=1.0), m(7.0, 0.0, 1)) == "not reproduced"
+    assert v(_claim(check="within", tolerance=1.0), m(7.0, 0.0, 1)) == "inconclusive"  # n = 1: no interval
+    assert v(_claim(check="within", tolerance=1.0), m(7.0, 0.1, 3)) == "not reproduced"
     assert v(_claim(check="at_most", threshold=0.0, paper_value=-1.0), m(-1.0, 0.1, 3)) == "reproduced"
     assert v(_claim(check="same_sign", paper_value=-2.0), m(-0.3, 0.01, 3)) == "reproduced, weaker"
     assert v(_claim(), {"m": 2.0}) == "inconclusive"  # plain top-level number: one measurement

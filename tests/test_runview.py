@@ -155,15 +155,19 @@ def test_log_tail_keeps_the_last_tqdm_update(fake):
     assert runview.log_progress("results/smoke/pleas/logs/nope.log", root) == ""
 
 
-def test_verdict_counts_claims_apart_from_checks(tmp_path):
+def test_run_view_counts_verdicts_as_the_ledger_does(tmp_path):
+    """The run view has no verdict list of its own: its line is core/claims.py's counts_line."""
+    from paperdag.core.claims import counts_line
+
     led = tmp_path / "claims.json"
-    rows = [{"verdict": "reproduced"}, {"verdict": "reproduced", "kind": "claim"}, {"verdict": "not reproduced"},
-            {"verdict": "reproduced", "kind": "check"}, {"verdict": "not measured", "kind": "analytic"}]
+    rows = [{"verdict": "reproduced"}, {"verdict": "reproduced, weaker", "kind": "claim"},
+            {"verdict": "untestable (premise: p)", "verdict_class": "untestable"},
+            {"verdict": "premise failed", "kind": "premise"},
+            {"verdict": "check passed", "kind": "check"}, {"verdict": "not measured", "kind": "analytic"}]
     led.write_text(json.dumps({"claims": rows}))
-    c = runview.ledger_counts(led)
-    assert c == {"claim": {"reproduced": 2, "not reproduced": 1}, "check": {"reproduced": 1}, "analytic": {"not measured": 1}}
-    assert runview.fmt_counts(c["claim"]) == "2 reproduced, 1 not reproduced"
-    assert runview.ledger_counts(tmp_path / "missing.json") is None
+    line = runview.ledger_line(led)
+    assert line == counts_line(rows) == "1 reproduced, 1 reproduced, weaker, 1 untestable; premises: 1 failed; checks: 1 passed; analytic: 1"
+    assert runview.ledger_line(tmp_path / "missing.json") is None
 
 
 def test_dry_run_report_groups_by_paper_and_rule():
@@ -234,10 +238,10 @@ def test_failed_job_block_rerun_command_and_report(tmp_path):
     p = paperdag(root, *rerun.split())
     assert p.returncode == 0, p.stdout + p.stderr
     led = json.loads((root / "results/smoke/pleas/claims.json").read_text())["claims"]
-    counts = runview.ledger_counts(root / "results/smoke/pleas/claims.json")
-    assert sum(counts["claim"].values()) == len([r for r in led if r.get("kind", "claim") == "claim"])
+    from paperdag.core.claims import counts_line
+
     report = p.stdout[p.stdout.index("paperdag run finished in "):]
-    assert f"  pleas                  claims: {runview.fmt_counts(counts['claim'])}" in report, report
+    assert f"  pleas                  claims: {counts_line(led)}" in report, report
     assert "  summary:  results/smoke/SUMMARY.md\n" in report
     assert "  figures:  results/smoke/pleas/figures/" in report
     assert "  report:   paperdag report --scale smoke" in report

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .core.config import SCALES, PaperConfig, available_papers, repo_root
+from .core.config import SCALES, PaperConfig, available_papers, parse_overrides, repo_root
 from .core.errors import PaperdagError
 
 
@@ -84,9 +84,12 @@ def cmd_run(args, extra: list[str]) -> int:
     if not dry:
         _clear_stale_lock(root)
     slugs = args.papers or available_papers(root)
+    overrides = parse_overrides(args.set or [], slugs, available_papers(root), "paperdag run --set")
     for s in slugs:
-        PaperConfig(s, root)  # unknown paper / bad config: clear error before Snakemake starts
+        PaperConfig(s, root, overrides=overrides.get(s), override_scale=args.scale)  # unknown paper / bad config: clear error before Snakemake starts
     cmd = _snakemake_cmd(root) + ["--config", f"scale={args.scale}", f"papers=[{','.join(slugs)}]"]
+    if args.set:
+        cmd.append("set=[" + ",".join(json.dumps(e) for e in args.set) + "]")
     cores = args.cores
     if not any(a in extra for a in ("--cores", "-c", "--jobs", "-j", "--profile")):
         cmd += ["--cores", str(args.cores)]
@@ -114,6 +117,8 @@ def _rerun_argv(args, extra: list[str]) -> list[str]:
     argv = ["run", *args.papers, "--scale", args.scale]
     if args.cores != (os.cpu_count() or 1):
         argv += ["--cores", str(args.cores)]
+    for e in args.set or []:
+        argv += ["--set", e]
     return argv + [a for a in extra if a not in ("-n", "--dry-run", "--dryrun")]
 
 
@@ -321,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     scale_arg(p)
     p.add_argument("-n", "--dry-run", action="store_true")
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--set", action="append", metavar="[SLUG.]KEY=VALUE",
+                   help="set a paper parameter for this run, e.g. --set runs=5 (more independent runs: only the "
+                        "new runs' jobs and the aggregates run); a bare KEY applies to every paper of the run")
     p.add_argument("--verbose", action="store_true",
                    help="show Snakemake's full output instead of the compact view (it is always written to a log file)")
     p.set_defaults(fn=cmd_run)

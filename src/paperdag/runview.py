@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
-VERDICTS = ("reproduced", "inconclusive", "not reproduced", "not measured")
 SHARED = "shared"  # jobs of no single paper (SUMMARY.md, shared assets)
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -503,25 +502,16 @@ class RunView:
 # end of run
 
 
-def ledger_counts(path: Path) -> dict[str, dict[str, int]] | None:
-    """Verdict counts of a claims.json, by kind: rows without `kind` (or kind 'claim') are
-    claims; 'check' and 'analytic' rows are counted apart."""
+def ledger_line(path: Path) -> str | None:
+    """A claims.json's verdict counts as core/claims.py counts them everywhere (claims, then
+    premises, checks, analytic and descriptive rows apart); None if it cannot be read."""
+    from .core.claims import counts_line
+
     try:
         rows = json.loads(path.read_text())["claims"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    out: dict[str, dict[str, int]] = {}
-    for r in rows:
-        kind = r.get("kind") or "claim"
-        c = out.setdefault(kind, {})
-        v = r.get("verdict", "?")
-        c[v] = c.get(v, 0) + 1
-    return out
-
-
-def fmt_counts(c: dict[str, int]) -> str:
-    keys = [k for k in VERDICTS if k in c] + sorted(k for k in c if k not in VERDICTS)
-    return ", ".join(f"{c[k]} {k}" for k in keys)
+    return counts_line(rows)
 
 
 def _rel(p: Path, root: Path) -> str:
@@ -543,8 +533,8 @@ def run_report(root: Path, scale: str, papers: list[str], view: RunView | None, 
     failed_papers = {j.paper for j in failed}
     for p in papers:
         led = root / "results" / scale / p / "claims.json"
-        counts = ledger_counts(led)
-        if counts is None:
+        line = ledger_line(led)
+        if line is None:
             out.append(f"  {p:22} no claims ledger yet")
             continue
         note = ""
@@ -552,9 +542,7 @@ def run_report(root: Path, scale: str, papers: list[str], view: RunView | None, 
             note = "   (ledger from an earlier run: this run failed before it)"
         elif view is not None and not any(j.paper == p for j in ran):
             note = "   (nothing to do: up to date)"
-        out.append(f"  {p:22} claims: {fmt_counts(counts.get('claim', {})) or 'none'}{note}")
-        for kind in sorted(k for k in counts if k != "claim"):
-            out.append(f"  {'':22} {kind}s: {fmt_counts(counts[kind])}")
+        out.append(f"  {p:22} claims: {line}{note}")
     res = root / "results" / scale
     out.append(f"  summary:  {_rel(res / 'SUMMARY.md', root)}" + ("" if (res / "SUMMARY.md").exists() else "  (not written yet)"))
     figs = [f"{_rel(res / p / 'figures', root)}/" for p in papers if (res / p / "figures").is_dir()]

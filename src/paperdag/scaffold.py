@@ -305,6 +305,7 @@ TABLES = ("results",)
 METRICS_CONFIG = ()
 FIGURES_CONFIG = ()
 TIMING = False
+RUNS = ("runs",)  # config keys that count independent runs (README, Verdicts: adding runs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

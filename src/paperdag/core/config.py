@@ -79,7 +79,8 @@ CLAIM_SCHEMA = {
         "tolerance": {"type": "number", "minimum": 0},
         "scales": {"type": "array", "items": {"enum": list(SCALES)}},
         "min_n": {"type": "integer", "minimum": 1, "description": "fewest independent runs (seeds) that can confirm the claim"},
-        "kind": {"enum": ["claim", "check", "analytic"], "description": "claim (default): an empirical finding; check: true by construction, a correctness identity or a testbed precondition; analytic: a formula value"},
+        "kind": {"enum": ["claim", "premise", "check", "analytic", "descriptive"], "description": "claim (default): one of the paper's empirical findings; premise: a testbed precondition the claims rest on (never counted as a claim); check: true by construction or a correctness identity; analytic: a formula value; descriptive: a measured value shown beside the paper's, with no verdict by design"},
+        "note": {"type": "string", "description": "why the row is of its kind, or what its number depends on (shown under the ledger)"},
         "requires": {"type": "array", "items": {"type": "string"}, "uniqueItems": True, "description": "ids of rows this claim's premise rests on"},
         "paper_effect": {"type": ["number", "null"], "description": "the paper's number for the same quantity as our metric (ours / paper); null: none comparable"},
         "paper_value_note": {"type": "string", "description": "why paper_value is null or what it stands for"},
@@ -89,8 +90,10 @@ CLAIM_SCHEMA = {
 
 def validate_claims(claims: list[dict], path: Path) -> None:
     """Cross-key checks of a paper's claims (after the schema): unique ids, the keys each check
-    needs, `requires` only on claims, naming existing ids, without cycles. Errors name the file
-    and the key."""
+    needs, `requires` only on claims and premises, naming existing ids, without cycles (the
+    ledger's own `premise_order`, so there is one cycle check). Errors name the file and the key."""
+    from .claims import premise_order
+
     ids: dict[str, int] = {}
     for i, c in enumerate(claims):
         where = f"{path}: key claims.{i}"
@@ -104,32 +107,13 @@ def validate_claims(claims: list[dict], path: Path) -> None:
             raise PaperdagError(f"{where}.tolerance: check 'within' needs a tolerance and a numeric paper_value")
         if chk == "same_sign" and not c.get("paper_value"):
             raise PaperdagError(f"{where}.paper_value: check 'same_sign' needs a non-zero paper_value")
-        if c.get("requires") and c.get("kind", "claim") != "claim":
-            raise PaperdagError(f"{where}.requires: only rows of kind 'claim' can have premises")
-    for i, c in enumerate(claims):
-        for j, r in enumerate(c.get("requires", [])):
-            if r not in ids:
-                raise PaperdagError(
-                    f"{path}: key claims.{i}.requires.{j}: unknown claim id '{r}' (known: {', '.join(ids)})"
-                )
-            if r == c["id"]:
-                raise PaperdagError(f"{path}: key claims.{i}.requires.{j}: claim '{r}' requires itself")
-    req = {c["id"]: c.get("requires", []) for c in claims}
-    state: dict[str, str] = {}
+        if c.get("requires") and c.get("kind", "claim") not in ("claim", "premise"):
+            raise PaperdagError(f"{where}.requires: only rows of kind 'claim' or 'premise' can have premises")
+    try:
+        premise_order(claims, where=lambda cid: f"{path}: key claims.{ids[cid]}")
+    except ValueError as e:
+        raise PaperdagError(str(e)) from None
 
-    def visit(cid: str, trail: list[str]) -> None:
-        if state.get(cid) == "done":
-            return
-        if state.get(cid) == "open":
-            cyc = trail[trail.index(cid):] + [cid]
-            raise PaperdagError(f"{path}: key claims.{ids[cid]}.requires: cycle of premises {' -> '.join(cyc)}")
-        state[cid] = "open"
-        for r in req[cid]:
-            visit(r, trail + [cid])
-        state[cid] = "done"
-
-    for cid in req:
-        visit(cid, [])
 
 PAPER_FILE_SCHEMA = {
     "type": "object",
@@ -154,9 +138,14 @@ PAPER_FILE_SCHEMA = {
 class PaperConfig:
     """One paper's config file, validated; `params(scale)` gives the merged parameter dict."""
 
-    def __init__(self, slug: str, root: Path | None = None):
+    def __init__(self, slug: str, root: Path | None = None, overrides: list | None = None, override_scale: str | None = None):
+        """`overrides`: [(key path, value)] set on top of the parameters of `override_scale` (the
+        scale being run; the top-level config's `set` entries for this paper, e.g. `runs` from
+        `paperdag run <slug> --set runs=5`)."""
         self.root = Path(root) if root else repo_root()
         self.slug = slug
+        self.overrides = list(overrides or [])
+        self.override_scale = override_scale
         self.path = self.root / "config" / "papers" / f"{slug}.yaml"
         if not self.path.exists():
             known = ", ".join(available_papers(self.root)) or "none"
@@ -170,6 +159,8 @@ class PaperConfig:
         self._params = {}
         for scale in SCALES:
             merged = deep_merge(raw["base"], raw["scales"].get(scale) or {})
+            for keys, value in (self.overrides if scale == override_scale else []):
+                _set_path(merged, keys, value, self.path)
             _validate(merged, self.schema, self.path, f" (base merged with scales.{scale}; schema {self.schema_path.relative_to(self.root)})")
             self._params[scale] = merged
         self._cross_checks()
@@ -205,6 +196,44 @@ class PaperConfig:
         return copy.deepcopy(self._params[scale])
 
 
+def _set_path(d: dict, keys: list[str], value: Any, path: Path) -> None:
+    for i, k in enumerate(keys[:-1]):
+        nxt = d.get(k)
+        if nxt is None:
+            nxt = d[k] = {}
+        if not isinstance(nxt, dict):
+            raise PaperdagError(f"{path}: key {'.'.join(keys[:i + 1])} is not a section; cannot set {'.'.join(keys)}")
+        d = nxt
+    d[keys[-1]] = copy.deepcopy(value)
+
+
+def parse_overrides(entries, papers: list[str], known: list[str], source: str = "config key set") -> dict[str, list]:
+    """The top-level `set` entries, "<slug>.<key path>=<value>" (the value read as YAML), as
+    {slug: [(key path, value)]}. A bare "<key path>=<value>" applies to every paper in `papers`
+    (`paperdag run moi --set runs=5`); `known`: every paper's slug."""
+    if isinstance(entries, str):
+        entries = entries.split()
+    out: dict[str, list] = {}
+    for e in entries or []:
+        if "=" not in str(e):
+            raise PaperdagError(f"{source}: '{e}' is not <slug>.<key>=<value>")
+        key, val = str(e).split("=", 1)
+        try:
+            value = yaml.safe_load(val)
+        except yaml.YAMLError as err:
+            raise PaperdagError(f"{source}: '{e}': value is not valid YAML: {err}") from None
+        keys = key.split(".")
+        if keys[0] in known:
+            targets, keys = [keys[0]], keys[1:]
+        else:
+            targets = list(papers)
+        if not keys or not all(keys):
+            raise PaperdagError(f"{source}: '{e}' names no key")
+        for slug in targets:
+            out.setdefault(slug, []).append((keys, value))
+    return out
+
+
 def check_scale(scale: str) -> None:
     if scale not in SCALES:
         raise PaperdagError(f"unknown scale '{scale}' (config key 'scale'): choose one of {', '.join(SCALES)}")
@@ -234,4 +263,5 @@ def load_main_config(config: dict, root: Path | None = None, source: str = "conf
             raise PaperdagError(
                 f"{source}: key papers: unknown paper '{slug}' (known papers: {', '.join(known)})"
             )
+    cfg["overrides"] = parse_overrides(cfg.get("set") or [], cfg["papers"], known, f"{source}: key set")
     return cfg

@@ -79,6 +79,11 @@ def csv_tables(slug: str) -> tuple[str, ...]:
     return tuple(getattr(declaration(slug), "CSV_TABLES", ()))
 
 
+def runs_keys(slug: str) -> tuple[str, ...]:
+    """The dotted config keys that count the paper's independent runs (`RUNS` in its report.py)."""
+    return tuple(getattr(declaration(slug), "RUNS", ()))
+
+
 def has_timing(slug: str) -> bool:
     return bool(getattr(declaration(slug), "TIMING", False))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .claims import claims_markdown, count_verdicts, evaluate_claims
+from .claims import claims_markdown, evaluate_claims, verdict_counts
 from .io import read_json, write_json, write_text
 from .stage import stage
 from .summary import summary_markdown, summary_rows
@@ -19,8 +19,8 @@ def claims(ctx):
     for path in [timing] if isinstance(timing, str) else timing:
         metrics.setdefault("claims_inputs", {}).update(read_json(path).get("claims_inputs", {}))
     rows = evaluate_claims(ctx.params["claims"], metrics, ctx.params["scale"])
-    # counts: verdicts of claims only; checks and analytic rows apart
-    counts = {k: count_verdicts(rows, k) for k in ("claim", "check", "analytic")}
+    # counts per kind (claims; premises, checks, analytic and descriptive rows apart): the one counting function
+    counts = verdict_counts(rows)
     write_json(ctx.output.claims, {"title": ctx.params["title"], "scale": ctx.params["scale"], "counts": counts, "claims": rows})
     head = f"# Claims ledger: {ctx.params['title']} (`{ctx.params['scale']}` scale)\n\n"
     write_text(ctx.output.md, head + claims_markdown(rows))

@@ -7,15 +7,19 @@ examples drawn from one trained model: those are not independent replicates of t
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from scipy import stats as _st
 
 
-def mean_std(values, runs: int | None = None) -> dict:
+def mean_std(values, runs: int | None = None, keep_values: bool = False) -> dict:
     """mean, std (ddof=1) and n of `values`. Where the values are prompts or examples of fewer
-    independent training runs, pass `runs`: the claims ledger then counts runs, not values."""
+    independent training runs, pass `runs`: the claims ledger then counts runs, not values.
+    `keep_values`: also store the values (one per run), which a check over runs needs (it holds
+    only if it holds in every run)."""
+    values = list(values)
     a = np.asarray([v for v in values if v is not None], dtype=float)
     if a.size == 0:
         out = {"mean": None, "std": None, "n": 0}
@@ -23,7 +27,14 @@ def mean_std(values, runs: int | None = None) -> dict:
         out = {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0, "n": int(a.size)}
     if runs is not None:
         out["runs"] = int(runs)
+    if keep_values:
+        out["values"] = [None if v is None else float(v) for v in values]
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _t_quantile(level: float, df: int) -> float:
+    return float(_st.t.ppf(level, df))
 
 
 def t_bound(mean: float, std: float, n: int, level: float = 0.95, side: str = "lower") -> float:
@@ -34,7 +45,7 @@ def t_bound(mean: float, std: float, n: int, level: float = 0.95, side: str = "l
         raise ValueError(f"side must be 'lower' or 'upper', not {side!r}")
     if n is None or n < 2 or std is None or not math.isfinite(std):
         return -math.inf if side == "lower" else math.inf
-    half = float(_st.t.ppf(level, n - 1)) * std / math.sqrt(n)
+    half = _t_quantile(level, n - 1) * std / math.sqrt(n)
     return mean - half if side == "lower" else mean + half
 
 

@@ -1,13 +1,14 @@
-"""results/<scale>/SUMMARY.md: one row per paper and claim (paper value, ours with n, ours / paper,
-the interval, verdict) and the paper's runtime, summed from its Snakemake benchmark files; checks
-and analytic rows in tables of their own, never counted with the claims."""
+"""results/<scale>/SUMMARY.md: one row per paper and ledger entry (paper value, ours with n, ours /
+paper, both ends of the interval, verdict) and the paper's runtime, summed from its Snakemake
+benchmark files; premises, checks, analytic and descriptive rows in sections of their own, never
+counted with the claims (the counts come from core/claims.py's one counting function)."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-from .claims import md_cell, count_verdicts, counts_line, fmt_interval, fmt_ratio, fmt_value
+from .claims import counts_line, fmt_interval, fmt_ratio, fmt_runs_needed, fmt_value, ledger_sections, md_cell, verdict_counts
 
 
 def paper_runtime_s(paper_dir: Path) -> float:
@@ -36,60 +37,48 @@ def summary_rows(scale_dir: Path, papers: list[str], ledgers: dict[str, list[dic
 
 
 def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> str:
-    claims = [r for r in rows if r.get("kind", "claim") == "claim"]
-    checks = [r for r in rows if r.get("kind") == "check"]
-    analytic = [r for r in rows if r.get("kind") == "analytic"]
     lines = [
         f"# paperdag summary: `{scale}` scale",
         "",
-        "One row per claim. *paper*: the value the paper reports; *ours*: this run, mean ± std over n independent",
-        "runs (n = 1: a single measurement, never enough for *reproduced*); *ours / paper*: our value over the paper's",
-        "comparable number; *interval*: the one-sided 95 % t-bound of our mean (the two-sided 90 % interval for `within`)",
-        "that the verdict rests on; *verdict*: the rule of README.md (Verdicts) applied to the claim's check from",
-        "config/papers/<slug>.yaml. Checks and analytic values are listed apart and not counted.",
+        "One row per ledger entry. *paper*: the value the paper reports; *ours*: this run, mean ± std over n independent",
+        "runs (n = 1: a single measurement, never enough for *reproduced* or *not reproduced*); *ours / paper*: our value",
+        "over the paper's comparable number; *interval*: the 90 % t-interval of our mean, each end a one-sided 95 % bound",
+        "(*reproduced* when it lies on the claim's side of the threshold, *not reproduced* when it lies on the failing side,",
+        "*inconclusive* otherwise); *runs needed*: for inconclusive rows, the number of runs at which the observed mean and",
+        "spread would decide (a power estimate); *verdict*: the rule of README.md (Verdicts) applied to the row's check from",
+        "config/papers/<slug>.yaml. Premises (testbed preconditions), checks, analytic and descriptive rows are listed",
+        "apart and never counted as the paper's claims; a claim whose premise failed is *untestable*.",
         "Runtime: the paper's whole pipeline at this scale, summed over its jobs' benchmark files (wall seconds).",
-        "",
-        "## Claims",
-        "",
-        "| paper | claim | paper value | ours | ours / paper | criterion | interval | verdict | runtime (s) |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in claims:
-        lines.append(
-            f"| {r['slug']} | {r['text']} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
-            f"| {fmt_ratio(r)} | {md_cell(r['criterion'])} | {fmt_interval(r)} | **{r['verdict']}** | {r['runtime_s']:.0f} |"
-        )
-    lines += ["", "Claim verdicts: " + (", ".join(f"{k}: {v}" for k, v in count_verdicts(rows).items()) or "none"), ""]
-    per_paper = []
-    for slug in dict.fromkeys(r["slug"] for r in rows):
-        per_paper.append(f"- `{slug}`: {counts_line([r for r in rows if r['slug'] == slug])}")
-    lines += per_paper + [""]
-    if checks:
-        lines += [
-            "## Checks (identities, ground truth and testbed preconditions; not counted)",
-            "",
-            "| paper | check | expected | ours | criterion | verdict |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in checks:
-            lines.append(
-                f"| {r['slug']} | {r['text']} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
-                f"| {md_cell(r['criterion'])} | **{r['verdict']}** |"
-            )
-        lines.append("")
-    if analytic:
-        lines += [
-            "## Analytic values (a formula evaluated on our sizes; not counted)",
-            "",
-            "| paper | value | paper value | ours | criterion | verdict |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in analytic:
-            holds = {True: " (holds)", False: " (does not hold)"}.get(r.get("criterion_holds"), "")
-            lines.append(
-                f"| {r['slug']} | {r['text']} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
-                f"| {md_cell(r['criterion'])}{holds} | **{r['verdict']}** |"
-            )
-        lines.append("")
+    headers = {
+        "premise": ("## Premises (testbed preconditions; not counted as claims)", True),
+        "claim": ("## Claims", True),
+        "check": ("## Checks (identities, ground truth, rows that hold by construction; not counted)", False),
+        "analytic": ("## Analytic values (a formula evaluated on our sizes; not counted)", False),
+        "descriptive": ("## Descriptive values (no verdict by design; not counted)", False),
+    }
+    for kind, rs in ledger_sections(rows):
+        title, decided = headers[kind]
+        lines += ["", title, ""]
+        if decided:
+            lines += [f"| paper | {kind} | paper value | ours | ours / paper | criterion | interval | runs needed | verdict | runtime (s) |",
+                      "|---|---|---|---|---|---|---|---|---|---|"]
+            for r in rs:
+                lines.append(
+                    f"| {r['slug']} | {md_cell(r['text'])} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
+                    f"| {fmt_ratio(r)} | {md_cell(r['criterion'])} | {fmt_interval(r)} | {fmt_runs_needed(r)} | **{r['verdict']}** | {r['runtime_s']:.0f} |"
+                )
+        else:
+            lines += [f"| paper | {kind} | paper value | ours | criterion | verdict |", "|---|---|---|---|---|---|"]
+            for r in rs:
+                holds = {True: " (holds)", False: " (does not hold)"}.get(r.get("criterion_holds"), "") if kind == "analytic" else ""
+                lines.append(
+                    f"| {r['slug']} | {md_cell(r['text'])} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
+                    f"| {md_cell(r['criterion'])}{holds} | **{r['verdict']}** |"
+                )
+    counts = verdict_counts(rows)
+    lines += ["", "## Verdicts", "", "All papers: " + counts_line(rows), ""]
+    lines += [f"- `{slug}`: {counts_line([r for r in rows if r['slug'] == slug])}" for slug in dict.fromkeys(r["slug"] for r in rows)]
+    lines += ["", f"Claims counted: {sum(counts.get('claim', {}).values())}.", ""]
     lines += ["Papers:", ""] + [f"- `{s}`: {t}" for s, t in titles.items()] + [""]
     return "\n".join(lines)

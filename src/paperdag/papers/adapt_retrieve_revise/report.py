@@ -7,6 +7,7 @@ CSV_TABLES = ("recall_curve",)  # recall@k by key, averaged over tasks (for `dvc
 METRICS_CONFIG = ("runs", "retrieval", "revise", "paper_reference")
 FIGURES_CONFIG = ("paper_reference",)
 TIMING = False
+RUNS = ('runs',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

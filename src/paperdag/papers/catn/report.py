@@ -8,6 +8,7 @@ TABLES = ("linear_probe", "weight_decay")
 METRICS_CONFIG = ("claims_n", "weight_decays", "paper_reference")
 FIGURES_CONFIG = ("paper_reference", "data")
 TIMING = False
+RUNS = ('seed_sets',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

@@ -7,6 +7,7 @@ CSV_TABLES = ("search_budget",)  # the Figure 2 curves, for `dvc plots`
 METRICS_CONFIG = ("seed", "data", "search", "fig2", "paper_reference")
 FIGURES_CONFIG = ()
 TIMING = False
+RUNS = ('runs',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

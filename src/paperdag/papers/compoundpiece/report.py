@@ -9,6 +9,7 @@ CSV_TABLES = ("accuracy",)  # numeric means per method (data for `dvc plots`)
 METRICS_CONFIG = ("runs", "data", "baselines", "llm")
 FIGURES_CONFIG = ("paper_reference",)
 TIMING = False
+RUNS = ('runs',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

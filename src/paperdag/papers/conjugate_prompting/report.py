@@ -6,6 +6,7 @@ TABLES = ("synthetic_loss", "conjugate_gamma", "lm_probe")
 METRICS_CONFIG = ("synthetic", "lm")
 FIGURES_CONFIG = ("synthetic",)
 TIMING = False
+RUNS = ('synthetic.runs', 'lm.runs')  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

@@ -8,6 +8,7 @@ FIGURE_TABLES = ("val_loss", "val_loss_seconds")  # tables the figures read, bes
 METRICS_CONFIG = ("decompose", "train", "methods", "run_methods", "seeds", "ablation_seeds", "baseline", "dm_baseline", "main_dd", "ablation", "paper_reference")
 FIGURES_CONFIG = ("methods", "run_methods", "seeds", "ablation_seeds", "baseline", "dm_baseline", "main_dd", "train", "paper_reference")
 TIMING = True  # measured seconds (training steps, the cost probe) go to timing.json
+RUNS = ('seeds',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

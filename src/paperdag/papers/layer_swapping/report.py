@@ -6,6 +6,7 @@ TABLES = ("main", "configurations")
 METRICS_CONFIG = ("merge", "analysis", "paper_reference")
 FIGURES_CONFIG = ("paper_reference",)
 TIMING = False
+RUNS = ('runs',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

@@ -9,6 +9,7 @@ CSV_TABLES = ("pretrain_curve",)
 METRICS_CONFIG = ("adapt", "data", "paper_reference")
 FIGURES_CONFIG = ("paper_reference",)
 TIMING = True  # decode-step times go to timing.json, apart from metrics.json
+RUNS = ('runs',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

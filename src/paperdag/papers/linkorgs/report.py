@@ -9,6 +9,7 @@ CSV_TABLES = ("curves",)
 METRICS_CONFIG = ("paper_reference", "tasks")
 FIGURES_CONFIG = ("paper_reference",)
 TIMING = True
+RUNS = ('runs',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

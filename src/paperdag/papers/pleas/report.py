@@ -7,6 +7,7 @@ CSV_TABLES = ("curves",)  # long-format accuracy curves, for `dvc plots`
 METRICS_CONFIG = ("claims_matching", "claims_small_budget", "claims_large_budget", "data", "merge")
 FIGURES_CONFIG = ("settings",)
 TIMING = False
+RUNS = ('seeds',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

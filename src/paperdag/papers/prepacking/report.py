@@ -8,6 +8,7 @@ TABLES = ("speedup", "packing")
 METRICS_CONFIG = ("model", "distributions", "benchmark", "packing_compare")
 FIGURES_CONFIG = ("distributions", "paper_reference")
 TIMING = True  # measured times, speed-ups and memory go to timing.json, apart from metrics.json
+RUNS = ('benchmark.batches',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:

@@ -9,6 +9,7 @@ CSV_TABLES = ("learning_curve",)
 METRICS_CONFIG = ("variants", "paper_reference")
 FIGURES_CONFIG = ("paper_reference",)
 TIMING = False
+RUNS = ('runs',)  # config keys that count independent runs (README, Verdicts: adding runs reruns only the new runs' jobs)
 
 
 def metrics_inputs(scale: str, p: dict) -> dict:
