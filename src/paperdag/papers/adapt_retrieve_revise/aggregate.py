@@ -89,21 +89,21 @@ def aggregate(inputs: dict, p: dict) -> Results:
     arr, gen_d, drf = per_run("arr", None), per_run("general_direct", None), per_run("drafter_direct", None)
     ks_fig4 = [kk for kk in ks if kk <= 5]
     claims_inputs = {
-        "drafter_minus_general_direct": mean_std(diff(drf, gen_d)),
-        "arr_minus_general_direct": mean_std(diff(arr, gen_d)),
+        "drafter_minus_general_direct": mean_std(diff(drf, gen_d), keep_values=True),  # a check: per run
+        "arr_minus_general_direct": mean_std(diff(arr, gen_d), keep_values=True),
         "arr_minus_qrag_general": mean_std(diff(arr, per_run("qrag_general", None))),
         "arr_minus_qrag_draft_general": mean_std(diff(arr, per_run("qrag_draft_general", None))),
         "arr_minus_drafter_direct": mean_std(diff(arr, drf)),
         "draft_minus_query_recall_min_over_k": mean_std(
             [min(100 * (rk("draft", kk)[i] - rk("query", kk)[i]) for kk in ks_fig4) for i in range(len(evs))]),
         "draft_top1_minus_query_top5": mean_std(diff(rk("draft", 1), rk("query", 5))) if 1 in ks and 5 in ks else None,
-        "draft_minus_general_key_recall": mean_std(diff(rk("draft", k, True), rk("general", k, True))),
-        "query_minus_general_key_recall": mean_std(diff(rk("query", k, True), rk("general", k, True))),
+        "draft_minus_general_key_recall": mean_std(diff(rk("draft", k, True), rk("general", k, True)), keep_values=True),
+        "query_minus_general_key_recall": mean_std(diff(rk("query", k, True), rk("general", k, True)), keep_values=True),
         "swap_minus_drafter_direct": mean_std(diff(per_run("arr_swap", None), drf)),
         "last_round_minus_first_round": mean_std(
             [100 * (np.mean([ev["iterations"][rounds[-1]][t] for t in tasks]) - np.mean([ev["iterations"]["1"][t] for t in tasks])) for ev in evs]),
         "iteration_changed_answers": mean_std(
-            [100 * np.mean([ev["iteration_changed"][r][t] for r in rounds[1:] for t in tasks]) for ev in evs]) if len(rounds) > 1 else None,
+            [100 * np.mean([ev["iteration_changed"][r][t] for r in rounds[1:] for t in tasks]) for ev in evs], keep_values=True) if len(rounds) > 1 else None,
         "arr_minus_general_direct_mcq": mean_std(diff(per_run("arr", "mcq"), per_run("general_direct", "mcq"))) if "mcq" in tasks else None,
         "drafter_minus_general_direct_mcq": mean_std(diff(per_run("drafter_direct", "mcq"), per_run("general_direct", "mcq"))) if "mcq" in tasks else None,
     }

@@ -65,11 +65,11 @@ def aggregate(inputs: dict, p: dict) -> Results:
         "f2_margin_bipartite_ml_over_rest": mean_std(per_run(lambda r: f2(r, "test", "bipartite_ml") - max(f2(r, "test", m) for m in others))),
         "f2_bipartite_ml": mean_std(per_run(lambda r: f2(r, "test", "bipartite_ml"))),
         "f2_rel_gain_bipartite_ml_over_fuzzy": mean_std(per_run(lambda r: f2(r, "test", "bipartite_ml") / max(fuzzy(r, "test"), 1e-9) - 1)),
-        "dissimilar_tpr_gain_bipartite_over_jaccard": mean_std(per_run(lambda r: r["dissimilar_tpr"]["bipartite"] - r["dissimilar_tpr"]["fuzzy_jaccard"])),
-        "slope_truth": mean_std(truth_slopes),
+        "dissimilar_tpr_gain_bipartite_over_jaccard": mean_std(per_run(lambda r: r["dissimilar_tpr"]["bipartite"] - r["dissimilar_tpr"]["fuzzy_jaccard"]), keep_values=True),
+        "slope_truth": mean_std(truth_slopes, keep_values=True),  # checks: per-run values (every run must pass)
         "bipartite_ml_slope_in_truth_ci": mean_std(ci("bipartite_ml")),
         "fuzzy_slope_ratio": mean_std([s / t for s, t in zip(reg["fuzzy_jaccard"]["slope"], truth_slopes)]),
-        "temporal_f2_gain_bipartite_over_jaccard": mean_std(per_run(lambda r: f2(r, "temporal", "bipartite") - f2(r, "temporal", "fuzzy_jaccard"))),
+        "temporal_f2_gain_bipartite_over_jaccard": mean_std(per_run(lambda r: f2(r, "temporal", "bipartite") - f2(r, "temporal", "fuzzy_jaccard")), keep_values=True),
         "temporal_f2_gain_ml_over_fuzzy": mean_std(per_run(lambda r: f2(r, "temporal", "ml") - fuzzy(r, "temporal"))),
     }
     metrics["paper_reference"] = p["paper_reference"]

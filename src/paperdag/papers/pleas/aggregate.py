@@ -105,7 +105,7 @@ def aggregate(inputs: dict, p: dict) -> Results:
             ci[f"{setting}_pleas_minus_free"] = mean_std([float(np.mean([gain(e, b, pl, "pleas_free") for b in below])) for e in ev])
         top = max(budgets, key=float)
         if abs(float(top) - 2.0) < 1e-9:
-            ci[f"{setting}_budget2_minus_ensemble"] = mean_std([100.0 * (e["curves"][pl][top]["avg"] - e["ensemble"]["avg"]) for e in ev])
+            ci[f"{setting}_budget2_minus_ensemble"] = mean_std([100.0 * (e["curves"][pl][top]["avg"] - e["ensemble"]["avg"]) for e in ev], keep_values=True)  # a check: per run
         metrics[f"{setting}_pleas_acc_b1"] = curves[pl][budgets[0]]["mean"]
         metrics[f"{setting}_perm_acc_b1"] = curves[pe][budgets[0]]["mean"]
         metrics[f"{setting}_ensemble_acc"] = refs["ensemble"]["mean"]
