@@ -21,7 +21,10 @@ ROOT = Path(workflow.basedir)
 try:
     MAIN = load_main_config(config, ROOT)
     PAPERS = available_papers(ROOT)
-    PAPER_CFG = {slug: PaperConfig(slug, ROOT, overrides=MAIN["overrides"].get(slug), override_scale=MAIN["scale"]) for slug in PAPERS}
+    PAPER_CFG = {
+        slug: PaperConfig(slug, ROOT, overrides=MAIN["overrides"].get(slug), override_scale=MAIN["scale"])
+        for slug in PAPERS
+    }
 except PaperdagError as e:
     fail(e)
 
