@@ -13,8 +13,8 @@ PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 # Debian packages: SLURM + munge for the real-cluster test; real English documents for
 # dataset_decomposition's corpus; espeak-ng for surfacefusion's grapheme-to-phoneme task; word lists
-# for compoundpiece.
-APT_PACKAGES=(git slurm-wlm munge dict-gcide espeak-ng wngerman wdutch wswedish wdanish fortunes-de)
+# for compoundpiece; bubblewrap, the jail in which cogex executes model-written programs.
+APT_PACKAGES=(git slurm-wlm munge dict-gcide espeak-ng wngerman wdutch wswedish wdanish fortunes-de bubblewrap)
 
 log() { printf '\n== %s\n' "$*"; }
 

@@ -118,37 +118,159 @@ def test_bm25_retrieves_the_most_similar_items():
 
 
 # --------------------------------------------------------------------------------------- sandbox
-def test_sandbox_stops_and_reports_hostile_programs(tmp_path):
+# Every hostile program first switches the driver's audit hook off (its code object swapped, its
+# tables emptied), as a program with the whole language can: what stops it must be the jail.
+DISARM = ("import sys\nm = sys.modules['__main__']\n"
+          "m._hook.__code__ = (lambda event, args: None).__code__\n"
+          "m.BLOCKED_EVENTS, m.PATH_EVENTS = (), ()\nm.BLOCKED_MODULES.clear()\n")
+
+
+def _hostile(body: str) -> str:
+    import textwrap
+
+    return "def f(x):\n" + textwrap.indent(DISARM + textwrap.dedent(body), "    ")
+
+
+def test_sandbox_holds_against_programs_with_the_whole_language(tmp_path):
+    import socket
+
     canary = tmp_path / "canary.txt"
     canary.write_text("alive")
-    outside = tmp_path / "evil.txt"
-    hostile = {
-        "loop": "def f(x):\n    while True:\n        pass\n",
-        "memory": "def f(x):\n    a = [0] * (10 ** 10)\n    return len(a)\n",
-        "socket": "def f(x):\n    import socket\n    s = socket.socket()\n    return 1\n",
-        "write": f"def f(x):\n    open({str(outside)!r}, 'w').write('x')\n    return 1\n",
-        "remove": f"def f(x):\n    import os\n    os.remove({str(canary)!r})\n    return 1\n",
-        "rename": f"def f(x):\n    import os\n    os.rename({str(canary)!r}, {str(outside)!r})\n",
-        "subprocess": "def f(x):\n    import os\n    os.system('touch /tmp/cogex_pwned')\n",
-        "ok_temp_write": "def f(x):\n    open('t.txt', 'w').write('hi')\n    return open('t.txt').read()\n",
+    results = tmp_path / "results"
+    results.mkdir()
+    pwned = tmp_path.parent / f"cogex_pwned_{tmp_path.name}"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    forged = json.dumps({"task": 0, "results": [[{"value": "forged"}]]})
+    progs = {
+        "disarmed": _hostile("import socket\nreturn 'hook off'\n"),
+        "write_results": _hostile(f"open({str(results / 'evil.txt')!r}, 'w').write('x')\nreturn 1\n"),
+        "remove_canary": _hostile(f"import os\nos.remove({str(canary)!r})\nreturn 1\n"),
+        "read_canary": _hostile(f"return open({str(canary)!r}).read()\n"),
+        "read_checkout": _hostile(f"return open({str(ROOT / 'README.md')!r}).read()[:50]\n"),
+        "read_etc": _hostile("return open('/etc/passwd').read()\n"),
+        "write_tmp": _hostile(f"open({str(pwned)!r}, 'w').write('x')\nreturn 1\n"),
+        "write_root": _hostile("import os\nos.mkdir('/tmp')\nreturn 1\n"),
+        "gc_forge": _hostile(f"""
+            import gc, os
+            n = len(gc.get_objects())
+            for fd in range(64):
+                try:
+                    os.write(fd, {forged!r}.encode() + b'\\n')
+                except OSError:
+                    pass
+            return n
+            """),
+        "ctypes_fork": _hostile("""
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.syscall(57) < 0:
+                raise OSError(ctypes.get_errno(), 'fork by syscall failed')
+            return 'forked'
+            """),
+        "fork": _hostile("import os\nreturn os.fork()\n"),
+        "fork_bomb": _hostile("import os\nwhile True:\n    os.fork()\n"),
+        "thread": _hostile("import threading\nthreading.Thread(target=len, args=([],)).start()\nreturn 1\n"),
+        "exec_shell": _hostile(f"import os\nos.execv('/bin/sh', ['sh', '-c', 'touch {pwned}'])\n"),
+        "socket": _hostile(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\nreturn 1\n"),
+        "kill_driver": _hostile("import os\nos.kill(os.getppid(), 9)\nreturn 1\n"),
+        "fill_disk": _hostile("i = 0\nwhile True:\n    open(str(i), 'wb').write(b'0' * 2**19)\n    i += 1\n"),
+        "big_file": _hostile("open('big', 'wb').write(b'0' * 2**21)\nreturn 1\n"),
+        "leave_file": "def f(x):\n    open('left.txt', 'w').write('x')\n    return 1\n",
+        "sees_clean_work": "def f(x):\n    import os\n    return sorted(os.listdir('.'))\n",
+        "loop": _hostile("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n"),
+        "memory": _hostile("a = [0] * (10 ** 10)\nreturn len(a)\n"),
+        "exit": _hostile("import os\nos._exit(0)\n"),
         "good": T.render_item("coin", "Ann flips.", "general")["program"],
     }
-    res = execute([{"program": p, "args": ["Ann flips."]} for p in hostile.values()], call_seconds=0.5)
-    got = dict(zip(hostile, (row[0] for row in res["results"])))
-    assert "CallTimeout" in got["loop"]["error"]
-    assert "MemoryError" in got["memory"]["error"]
-    for k in ("socket", "write", "remove", "rename", "subprocess"):
-        assert "SandboxViolation" in got[k]["error"], (k, got[k])
-    assert got["ok_temp_write"] == {"value": "'hi'"}
+    res = execute([{"program": p, "args": ["Ann flips."]} for p in progs.values()], call_seconds=1.0)
+    assert res["status"] == "ok", res["detail"]
+    got = dict(zip(progs, (row[0] for row in res["results"])))
+    assert got["disarmed"] == {"value": "'hook off'"}  # the hook really was off in every hostile program
+    stopped = {k: v for k, v in got.items() if k not in ("disarmed", "leave_file", "sees_clean_work", "good")}
+    for k, row in stopped.items():
+        assert "error" in row, (k, row)  # each is a scored failure
+    for k in ("write_results", "remove_canary", "read_canary", "read_checkout", "read_etc", "write_tmp"):
+        assert got[k]["error"].startswith(("FileNotFoundError", "OSError")), (k, got[k])
+    for k in ("fork", "fork_bomb", "ctypes_fork", "exec_shell", "socket", "kill_driver"):
+        assert "Errno 1]" in got[k]["error"], (k, got[k])  # EPERM: the seccomp filter
+    assert "Read-only file system" in got["write_root"]["error"]
+    assert "can't start new thread" in got["thread"]["error"]
+    assert "No space left" in got["fill_disk"]["error"] and "File too large" in got["big_file"]["error"]
+    assert got["gc_forge"]["error"].startswith("error: the program's process wrote a malformed result")
+    assert got["loop"]["error"].startswith("timeout") and "MemoryError" in got["memory"]["error"]
+    assert got["exit"]["error"].startswith("error: the program's process ended")
+    assert got["leave_file"] == {"value": "1"} and got["sees_clean_work"] == {"value": "[]"}
     assert got["good"] == {"value": "{'actions': ['flip'], 'flips': 1, 'answer': 'no'}"}
-    assert canary.read_text() == "alive" and not outside.exists()
+    assert canary.read_text() == "alive" and not any(results.iterdir()) and not pwned.exists()
+    with pytest.raises(BlockingIOError):
+        listener.accept()
+    listener.close()
 
 
-def test_sandbox_process_limits_stop_a_program_that_swallows_its_alarm():
+def test_sandbox_cpu_limit_kills_a_program_that_swallows_its_alarm():
     stubborn = "def f(x):\n    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass\n"
-    res = execute([{"program": stubborn, "args": [1, 2]}], cpu_s=1, wall_s=5, call_seconds=0.2)
-    assert res["status"] in ("killed", "timeout", "error")
-    assert all("error" in r for r in res["results"][0]) and len(res["results"][0]) == 2
+    good = "def f(x):\n    return x + 1\n"
+    res = execute([{"program": stubborn, "args": [1, 2]}, {"program": good, "args": [1, 2]}],
+                  cpu_s=1, wall_s=10, call_seconds=4.0)
+    assert res["status"] == "ok"
+    assert [r["error"] for r in res["results"][0]] == ["killed: CPU limit of 1 s exceeded"] * 2
+    assert res["results"][1] == [{"value": "2"}, {"value": "3"}]  # the next task is untouched
+
+
+def test_sandbox_never_runs_programs_without_the_jail(tmp_path, monkeypatch):
+    from paperdag.papers.cogex import sandbox
+
+    job = [{"program": "def f(x):\n    return 1\n", "args": [0]}]
+    sandbox.jail_argv.cache_clear()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    try:
+        with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap"):
+            execute(job)
+        fake = tmp_path / "bwrap"  # a bwrap that cannot create namespaces, as in a locked-down container
+        fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+        fake.chmod(0o755)
+        sandbox.jail_argv.cache_clear()
+        with pytest.raises(sandbox.SandboxUnavailable, match="user namespaces") as e:
+            execute(job)
+        assert "No permissions to creating new namespace" in str(e.value)
+    finally:
+        sandbox.jail_argv.cache_clear()
+
+
+def _bpf_run(program: bytes, arch: int, nr: int) -> int:
+    """A classic-BPF interpreter for the instructions the filter uses (ld abs, jeq, jge, ret)."""
+    import struct
+
+    ins = [struct.unpack("HBBI", program[i:i + 8]) for i in range(0, len(program), 8)]
+    data, acc, pc = {0: nr, 4: arch}, 0, 0
+    while True:
+        code, jt, jf, k = ins[pc]
+        if code == 0x20:
+            acc, pc = data[k], pc + 1
+        elif code in (0x15, 0x35):
+            hit = acc == k if code == 0x15 else acc >= k
+            pc += 1 + (jt if hit else jf)
+        elif code == 0x06:
+            return k
+        else:
+            raise AssertionError(f"unexpected BPF opcode {code:#x}")
+
+
+def test_seccomp_filter_denies_exactly_its_table():
+    from paperdag.papers.cogex import _sandbox_child as C
+
+    prog = C.seccomp_program(C.DENY_X86_64)
+    allow, eperm, kill = 0x7FFF0000, 0x00050001, 0x80000000
+    denied = set(C.DENY_X86_64.values())
+    for nr in range(460):
+        assert _bpf_run(prog, C.AUDIT_ARCH_X86_64, nr) == (eperm if nr in denied else allow), nr
+    assert _bpf_run(prog, 0xC00000B7, 57) == kill  # another architecture's numbers: kill
+    assert _bpf_run(prog, C.AUDIT_ARCH_X86_64, C.X32_BIT | 57) == kill  # x32 ABI: kill
+    assert {"clone", "fork", "vfork", "clone3", "execve", "socket", "kill", "ptrace"} <= set(C.DENY_X86_64)
 
 
 # ------------------------------------------------------------------------------- config and model

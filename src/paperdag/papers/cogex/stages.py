@@ -18,7 +18,9 @@ def data(ctx):
     evaluation tasks, and the tokenizer built on the corpus."""
     from . import tasks as T
     from .model import Tokenizer
+    from .sandbox import preflight
 
+    preflight()  # the generator check executes programs: stop now, with the reason, if the jail cannot start
     p, d = ctx.params, ctx.params["data"]
     items = T.corpus(d["n_per_family"], d["style_mix"], p["seed"]) if not d["hub_corpus"] else hub_corpus(d["hub_corpus"], p["seed"])
     evals = [T.eval_task(f, d["n_pool"], d["n_test"], p["seed"] + 1000 + i, d["pool_digits"], d["test_digits"],
@@ -187,6 +189,10 @@ def evaluate(ctx):
     from .model import generate
 
     p, fmt = ctx.params, ctx.wildcards["fmt"]
+    if fmt == "code" and p["search"]["sandbox"]["enabled"]:
+        from .sandbox import preflight
+
+        preflight()  # before loading the model: the candidates are executed in the jail
     seed = plan.run_seed(p, ctx.wildcards["run"])
     seed_everything(seed)
     model, tok, torch = _load(dict(p, seed=seed), ctx, fmt, ctx.input.model)
