@@ -193,7 +193,8 @@ def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`--dist loadgroup`, as `bash bootstrap.sh test` runs the suite), the tests
     that share a module- or class-scoped fixture run in one worker (xdist group = their file), so no
     such fixture is built twice; every other test is scheduled on its own. Session fixtures that are
-    expensive (the catn smoke run, the SmolLM2 asset) are built once for all workers (build_once)."""
+    expensive (the catn smoke run, the SmolLM2 asset) are built once for all workers (build_once).
+    End-to-end tests are scheduled first."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
@@ -201,3 +202,11 @@ def pytest_collection_modifyitems(config, items):
         scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
         if scopes & {"module", "class", "package"}:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # longest first (end-to-end runs and the groups that hold one), so that the two workers do not
+    # end with one long run alone; the order within each class stays the collection order
+    def group(item):
+        m = item.get_closest_marker("xdist_group")
+        return m.args[0] if m else item.nodeid
+
+    slow = {group(i) for i in items if i.get_closest_marker("e2e")}
+    items.sort(key=lambda i: group(i) not in slow)

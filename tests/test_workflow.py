@@ -164,13 +164,16 @@ def _slow_config(root: Path):
 
 
 @pytest.mark.e2e
-def test_determinism_and_kill9_resume(smoke_done, tmp_path):
+def test_determinism(smoke_done, tmp_path):
     # same config twice -> byte-identical metrics.json
     again = copy_repo(tmp_path / "again")
     snakemake(again, *SMOKE)
     a = (smoke_done / "results/smoke/catn/metrics.json").read_bytes()
     assert (again / "results/smoke/catn/metrics.json").read_bytes() == a
 
+
+@pytest.mark.e2e
+def test_kill9_resume(tmp_path):
     # kill -9 the whole process group during training, rerun the same command
     ref = copy_repo(tmp_path / "ref")
     _slow_config(ref)
