@@ -313,3 +313,31 @@ def test_a_nan_value_never_passes():
         # a broken measurement decides nothing (and is never "reproduced")
         assert _v(c, _m(float("nan"), 1.0, 3)) == "inconclusive", c
         assert _v(dict(c, kind="check"), {"m": float("nan")}) == "check failed", c
+
+
+def test_summary_keeps_ledgers_of_papers_not_in_this_run(tmp_path):
+    """Running one paper must not erase the others from SUMMARY.md (issue 27): the summary stage
+    merges the ledgers an earlier run left for the other papers, marked as such."""
+    import json
+
+    from paperdag.core.stage import run_job
+
+    scale = tmp_path / "results" / "smoke"
+    met = {"claims_inputs": {"m": {"mean": 2.0, "std": 0.5, "n": 3}}, "s": 1.5}
+    led = evaluate_claims([_claim(id="a", text="claim of the paper")], met, "smoke")
+    for slug in ("old", "new"):
+        (scale / slug).mkdir(parents=True)
+        (scale / slug / "claims.json").write_text(json.dumps({"claims": led}))
+    (scale / "absent").mkdir()  # a paper never run at this scale: no ledger, no row
+    out = {"md": str(scale / "SUMMARY.md"), "json": str(scale / "summary.json")}
+    cfg = {"papers": ["new"], "all_papers": ["absent", "new", "old"], "titles": {"absent": "A", "new": "N", "old": "O"}}
+    assert run_job("core.summary", {"input": {"claims": [str(scale / "new" / "claims.json")]}, "output": out}, cfg) == 0
+    summ = json.loads((scale / "summary.json").read_text())
+    assert [(r["slug"], r["run"]) for r in summ["rows"]] == [("new", "this"), ("old", "earlier")]
+    assert summ["this_run"] == ["new"] and summ["earlier"] == ["old"]
+    md = (scale / "SUMMARY.md").read_text()
+    assert "| old † | claim of the paper |" in md and "| new | claim of the paper |" in md
+    assert "Ledgers kept from an earlier run" in md and "absent" not in md
+    # a corrupt earlier ledger is an error naming the file, not a silently shorter summary
+    (scale / "old" / "claims.json").write_text("{not json")
+    assert run_job("core.summary", {"input": {"claims": [str(scale / "new" / "claims.json")]}, "output": out}, cfg) == 1

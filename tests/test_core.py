@@ -62,6 +62,20 @@ def test_bad_paper_config_names_file_and_key(tmp_path, edit, key):
     assert key.split(".")[-1] in msg
 
 
+def test_papers_all_is_every_paper_config():
+    """`papers: all` (config/config.yaml's default) plans every config/papers/<slug>.yaml, so plain
+    `snakemake` builds all papers and a new one cannot be forgotten (issue 27)."""
+    every = sorted(p.stem for p in (ROOT / "config" / "papers").glob("*.yaml"))
+    assert len(every) >= 13
+    assert load_main_config({"scale": "smoke", "papers": "all"}, ROOT)["papers"] == every
+    assert load_main_config({"scale": "smoke", "papers": ["all"]}, ROOT)["papers"] == every
+    assert load_main_config({"scale": "smoke", "papers": "catn,pleas"}, ROOT)["papers"] == ["catn", "pleas"]
+    shipped = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert load_main_config(shipped, ROOT)["papers"] == every
+    # and every paper has its rule graph in the docs (docs/rulegraphs/make.sh draws them)
+    assert sorted(p.stem for p in (ROOT / "docs" / "rulegraphs").glob("*.png")) == every
+
+
 def test_unknown_paper_and_scale():
     with pytest.raises(PaperdagError, match="unknown paper 'nope'"):
         PaperConfig("nope", ROOT)

@@ -144,7 +144,8 @@ use rule stage as claims with:
 
 
 use rule stage as summary with:
-    """One row per paper and claim: paper value, ours, verdict, runtime (from benchmark files)."""
+    """One row per paper and claim: paper value, ours, verdict, runtime (from benchmark files). The
+    papers of this run are its inputs; the ledgers that exist for the other papers are merged in."""
     input:
         claims=lambda w: expand("results/{scale}/{slug}/claims.json", scale=w.scale, slug=RUN_PAPERS),
         code=CODE("core.summary"),
@@ -162,5 +163,12 @@ use rule stage as summary with:
     params:
         **JOB(
             "core.summary",
-            cfg=json.dumps({"papers": RUN_PAPERS, "titles": {s: PAPER_CFG[s].title for s in RUN_PAPERS}}),
+            cfg=json.dumps(
+                {
+                    "papers": RUN_PAPERS,
+                    # the ledgers of papers not in this run are kept (read from results/<scale>/)
+                    "all_papers": PAPERS,
+                    "titles": {s: PAPER_CFG[s].title for s in PAPERS},
+                }
+            ),
         ),

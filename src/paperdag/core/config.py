@@ -253,11 +253,15 @@ def load_main_config(config: dict, root: Path | None = None, source: str = "conf
     root = Path(root) if root else repo_root()
     schema = _load_yaml(root / MAIN_SCHEMA_FILE)
     cfg = dict(config)
+    known = available_papers(root)
     if isinstance(cfg.get("papers"), str):
         cfg["papers"] = [p for p in cfg["papers"].replace(",", " ").split() if p]
+    if isinstance(cfg.get("papers"), list) and "all" in cfg["papers"]:
+        # `papers: all` (the default): every paper with a config/papers/<slug>.yaml, so that a paper
+        # added with the scaffold is planned by plain `snakemake` without editing this file
+        cfg["papers"] = list(dict.fromkeys(known + [p for p in cfg["papers"] if p != "all"]))
     _validate(cfg, schema, Path(source), "")
     check_scale(cfg["scale"])
-    known = available_papers(root)
     for slug in cfg["papers"]:
         if slug not in known:
             raise PaperdagError(

@@ -7,7 +7,7 @@ from pathlib import Path
 from .claims import claims_markdown, evaluate_claims, verdict_counts
 from .io import read_json, write_json, write_text
 from .stage import stage
-from .summary import summary_markdown, summary_rows
+from .summary import earlier_ledgers, summary_markdown, summary_rows
 
 
 @stage("core.claims")
@@ -34,11 +34,20 @@ def summary(ctx):
     for path in ctx.input.claims:
         slug = Path(path).parent.name
         ledgers[slug] = read_json(path)["claims"]
-    papers = [p for p in ctx.params["papers"] if p in ledgers]
     scale_dir = Path(ctx.output.md).parent
-    rows = summary_rows(scale_dir, papers, ledgers, ctx.params.get("runtimes"))
-    write_json(ctx.output.json, {"scale": scale_dir.name, "rows": rows})
-    write_text(ctx.output.md, summary_markdown(scale_dir.name, rows, ctx.params["titles"]))
+    # Running one paper must not drop the others: the ledgers that exist at this scale for papers
+    # outside this run are merged in, marked as from an earlier run.
+    earlier = earlier_ledgers(scale_dir, ctx.params.get("all_papers", []), set(ledgers))
+    for slug in earlier:
+        ctx.log.info("kept %s's ledger from an earlier run (%s)", slug, scale_dir / slug / "claims.json")
+    ledgers.update(earlier)
+    papers = [p for p in list(ctx.params.get("all_papers") or ctx.params["papers"]) + list(ctx.params["papers"]) if p in ledgers]
+    papers = list(dict.fromkeys(papers))
+    rows = summary_rows(scale_dir, papers, ledgers, ctx.params.get("runtimes"), earlier=set(earlier))
+    titles = {s: t for s, t in ctx.params["titles"].items() if s in ledgers}
+    write_json(ctx.output.json, {"scale": scale_dir.name, "rows": rows, "this_run": [p for p in papers if p not in earlier],
+                                 "earlier": sorted(earlier)})
+    write_text(ctx.output.md, summary_markdown(scale_dir.name, rows, titles, earlier=sorted(earlier)))
     if ctx.output.get("provenance"):
         from .provenance import provenance
 

@@ -6,7 +6,10 @@ counted with the claims (the counts come from core/claims.py's one counting func
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
+
+from .errors import PaperdagError
 
 from .claims import counts_line, fmt_interval, fmt_ratio, fmt_runs_needed, fmt_value, ledger_sections, md_cell, verdict_counts
 
@@ -24,19 +27,38 @@ def paper_runtime_s(paper_dir: Path) -> float:
     return total
 
 
-def summary_rows(scale_dir: Path, papers: list[str], ledgers: dict[str, list[dict]], runtimes: dict | None = None) -> list[dict]:
+def earlier_ledgers(scale_dir: Path, papers: list[str], skip: set[str]) -> dict[str, list[dict]]:
+    """The ledgers at results/<scale>/<slug>/claims.json of the papers in `papers` but not in `skip`
+    (the papers of this run): what an earlier run left, so that running one paper keeps the rest of
+    the summary. A ledger that cannot be read is an error naming the file."""
+    out = {}
+    for slug in papers:
+        path = Path(scale_dir) / slug / "claims.json"
+        if slug in skip or not path.exists():
+            continue
+        try:
+            out[slug] = json.loads(path.read_text())["claims"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise PaperdagError(f"{path}: not a claims ledger (key 'claims'): {e}") from e
+    return out
+
+
+def summary_rows(scale_dir: Path, papers: list[str], ledgers: dict[str, list[dict]], runtimes: dict | None = None,
+                 earlier: set[str] | None = None) -> list[dict]:
     """`runtimes` (slug -> s) overrides the benchmark sum, e.g. when the ledger is rebuilt from
-    committed metrics without the benchmark files."""
+    committed metrics without the benchmark files. `earlier`: papers whose ledger comes from an
+    earlier run (their rows get `"run": "earlier"`, the others `"run": "this"`)."""
     rows = []
     for slug in papers:
         rt = (runtimes or {}).get(slug, None)
         rt = paper_runtime_s(scale_dir / slug) if rt is None else rt
+        run = "earlier" if slug in (earlier or set()) else "this"
         for r in ledgers[slug]:
-            rows.append({**r, "slug": slug, "runtime_s": rt})
+            rows.append({**r, "slug": slug, "runtime_s": rt, "run": run})
     return rows
 
 
-def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> str:
+def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str], earlier: list[str] | None = None) -> str:
     lines = [
         f"# paperdag summary: `{scale}` scale",
         "",
@@ -50,6 +72,10 @@ def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> st
         "apart and never counted as the paper's claims; a claim whose premise failed is *untestable*.",
         "Runtime: the paper's whole pipeline at this scale, summed over its jobs' benchmark files (wall seconds).",
     ]
+    if earlier:
+        lines += ["", "Ledgers kept from an earlier run (not rebuilt by the run that wrote this file): "
+                  + ", ".join(f"`{s}`" for s in earlier) + "; marked † below."]
+    mark = {s: " †" for s in (earlier or [])}
     headers = {
         "premise": ("## Premises (testbed preconditions; not counted as claims)", True),
         "claim": ("## Claims", True),
@@ -65,7 +91,7 @@ def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> st
                       "|---|---|---|---|---|---|---|---|---|---|"]
             for r in rs:
                 lines.append(
-                    f"| {r['slug']} | {md_cell(r['text'])} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
+                    f"| {r['slug']}{mark.get(r['slug'], '')} | {md_cell(r['text'])} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
                     f"| {fmt_ratio(r)} | {md_cell(r['criterion'])} | {fmt_interval(r)} | {fmt_runs_needed(r)} | **{r['verdict']}** | {r['runtime_s']:.0f} |"
                 )
         else:
@@ -73,7 +99,7 @@ def summary_markdown(scale: str, rows: list[dict], titles: dict[str, str]) -> st
             for r in rs:
                 holds = {True: " (holds)", False: " (does not hold)"}.get(r.get("criterion_holds"), "") if kind == "analytic" else ""
                 lines.append(
-                    f"| {r['slug']} | {md_cell(r['text'])} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
+                    f"| {r['slug']}{mark.get(r['slug'], '')} | {md_cell(r['text'])} | {fmt_value(r['paper_value'])} | {fmt_value(r['ours'], r['ours_std'], r['n'])} "
                     f"| {md_cell(r['criterion'])}{holds} | **{r['verdict']}** |"
                 )
     counts = verdict_counts(rows)
