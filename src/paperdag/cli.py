@@ -189,7 +189,7 @@ def _rebuild_ledgers(root: Path, scale: str, slugs: list[str]) -> None:
             prev[r["slug"]] = r.get("runtime_s")
     elif (base / "SUMMARY.md").exists():  # the tracked table: its last column is the runtime
         for line in (base / "SUMMARY.md").read_text().splitlines():
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            cells = [c.strip().removesuffix(" †") for c in line.strip().strip("|").split("|")]
             if len(cells) > 2 and cells[0] in slugs + available_papers(root) and cells[-1].isdigit():
                 prev[cells[0]] = float(cells[-1])
     from .core.summary import paper_runtime_s
