@@ -158,6 +158,22 @@ def test_frequency_splitter_hand_case():
     assert fs.split("Xyzabc") == ("Xyzabc", "Xyzabc")
 
 
+def test_unsupervised_splitter_counts_only_the_stage1_web_words():
+    """The frequency splitter's counts come from the unlabelled Stage-1 web words (issue 33), not
+    from the word list the constituents are drawn from: a hyphenated web word counts its parts, any
+    other word counts whole, other languages' words not at all."""
+    web = [{"lang": "de", "input": "Haustür", "target": "Haus-Tür"},
+           {"lang": "de", "input": "Haus", "target": "Haus"},
+           {"lang": "de", "input": "Tür", "target": "Tür"},
+           {"lang": "nl", "input": "huisdeur", "target": "huis-deur"}]
+    f = B.web_frequencies(web, "de")
+    assert f == pytest.approx({"haus": 0.5, "tür": 0.5})
+    fs = B.FrequencySplitter("de", f, {"Haus", "Tür"})
+    assert fs.split("Haustür") == ("Haus-tür", "Haus-Tür")
+    # a constituent the web never shows cannot be split off, however common the word list says it is
+    assert fs.split("Bundesagentur") == ("Bundesagentur", "Bundesagentur")
+
+
 def test_compound_split_wrapper():
     assert B.charsplit("Bundesagentur", "de", 0.0) == "Bundes-agentur"
     assert B.charsplit("Haus", "de", 0.0) == "Haus"
@@ -194,6 +210,17 @@ def test_runs_are_independent_and_stage12_starts_from_its_runs_stage1():
     assert plan.train_init("default", "stage12", "2") == ["results/default/compoundpiece/models/stage1-run2.safetensors"]
     assert plan.train_init("default", "stage2", "2") == []
     assert len(plan.eval_files("default", p)) == 3 * p["runs"]
+
+
+def test_stage2_only_control_trains_at_least_as_long_as_stage12s_second_phase():
+    p = PaperConfig("compoundpiece", ROOT).params("default")
+    t2, t12 = plan.train_cfg(p, "stage2"), plan.train_cfg(p, "stage12")
+    assert t2["steps"] == p["stage2"]["only_steps"] >= t12["steps"] == p["stage2"]["steps"]
+    assert "only_steps" not in t2 and plan.train_cfg(p, "stage1")["steps"] == p["stage1"]["steps"]
+    bad = json.loads(json.dumps(p))
+    bad["stage2"]["only_steps"] = p["stage2"]["steps"] - 1
+    with pytest.raises(PaperdagError, match="stage2.only_steps"):
+        plan.check(bad, "config/papers/compoundpiece.yaml")
 
 
 # -- the paper scale on local stand-ins ----------------------------------------------------------------------

@@ -46,22 +46,29 @@ def aggregate(inputs: dict, p: dict) -> Results:
     cs_langs = [lg for lg in p["baselines"]["charsplit_langs"] if lg in langs]
 
     # scores of every method (models: one per run)
+    valid = d["valid"]
     scores: dict[str, list[dict]] = {}
     silver_scores: dict[str, list[dict]] = {}
+    valid_scores: dict[str, list[dict]] = {}  # the validation words: what pilots judge premises on
     for m in ("identity", "frequency", "compound_split"):
         rows = [r for r in test if m != "compound_split" or r["lang"] in cs_langs]
         srows = [r for r in silver if m != "compound_split" or r["lang"] in cs_langs]
+        vrows = [r for r in valid if m != "compound_split" or r["lang"] in cs_langs]
         scores[m] = [scoring.score(rows, base[m])]
         silver_scores[m] = [scoring.score(srows, base[m])]
+        valid_scores[m] = [scoring.score(vrows, base[m])]
     runs_meta = {}
     for path in inputs["models"]:
         ev = read_json(path)
         preds = scoring.model_preds(list(ev["outputs"]), list(ev["outputs"].values()))
         scores.setdefault(ev["variant"], []).append(scoring.score(test, preds))
         silver_scores.setdefault(ev["variant"], []).append(scoring.score(silver, preds))
-        runs_meta.setdefault(ev["variant"], []).append({"run": ev["run"], "seed": ev["seed"],
+        if all(r["word"] in ev["outputs"] for r in valid):
+            valid_scores.setdefault(ev["variant"], []).append(scoring.score(valid, preds))
+        runs_meta.setdefault(ev["variant"], []).append({"run": ev["run"], "seed": ev["seed"], "steps": ev.get("steps"),
                                                         "final_loss": ev["loss"][-1] if ev["loss"] else None,
-                                                        "web_valid_acc": ev.get("web_valid_acc")})
+                                                        "web_valid_acc": ev.get("web_valid_acc"),
+                                                        "valid_curve": ev.get("valid_curve", [])})
 
     def macro_runs(method, task, cls="avg", lg=None, src=scores):
         return [scoring.macro(s, task, cls, lg) for s in src[method]]
@@ -84,11 +91,17 @@ def aggregate(inputs: dict, p: dict) -> Results:
             vb = vb * len(va)
         return [x - y for x, y in zip(va, vb)]
 
+    # validation accuracies (mean ± std over runs): the numbers a pilot reads, never the test words
+    valid_summary = {m: {f"{task}_avg": mean_std(macro_runs(m, task, "avg", cs_langs if m == "compound_split" else None,
+                                                            valid_scores))
+                         for task in ("seg", "norm")} for m in methods if valid_scores.get(m)}
+
     ci = {
         "stage1_minus_frequency_seg": mean_std(diff("stage1", "frequency", "seg")),
         "stage1_minus_identity_seg": mean_std(diff("stage1", "identity", "seg")),
         "stage12_minus_stage2_norm": mean_std(diff("stage12", "stage2", "norm")),
         "stage12_minus_identity_norm": mean_std(diff("stage12", "identity", "norm")),
+        "stage2_minus_identity_norm": mean_std(diff("stage2", "identity", "norm")),
         "stage12_minus_stage1_norm": mean_std(diff("stage12", "stage1", "norm")),
         "stage12_minus_compound_split_seg": mean_std(diff("stage12", "compound_split", "seg", cs_langs)),
     }
@@ -136,6 +149,9 @@ def aggregate(inputs: dict, p: dict) -> Results:
         "langs": langs,
         "sizes": d["sizes"],
         "methods": summary,
+        "valid": valid_summary,
+        # the never-split control on the measure the training curves record (pooled exact match)
+        "valid_identity_pooled_norm": sum(r["word"] == r["norm"] for r in valid) / max(1, len(valid)),
         "runs": runs_meta,
         "tokenizers": tok,
         "llm": llm,

@@ -24,6 +24,21 @@ def lemma_candidates(part: str, lang: str, final: bool, min_part: int) -> list[t
     return out
 
 
+def web_frequencies(web_rows: list[dict], lang: str) -> dict[str, float]:
+    """Relative word frequencies counted from the unlabelled Stage-1 web words of `lang` (the data
+    Stage 1 trains on, nothing else), as SECOS counts a corpus: a word written with hyphens counts its
+    hyphen-separated parts, any other word counts whole; lower-cased."""
+    counts: dict[str, int] = {}
+    for r in web_rows:
+        if r["lang"] != lang:
+            continue
+        for tok in r["target"].lower().split("-"):
+            if tok:
+                counts[tok] = counts.get(tok, 0) + 1
+    total = sum(counts.values()) or 1
+    return {w: c / total for w, c in counts.items()}
+
+
 class FrequencySplitter:
     """Choose the split (1 to max_parts parts, each >= min_part letters, linkers allowed) that
     maximises the geometric mean of the parts' corpus frequencies; the unsplit word competes with

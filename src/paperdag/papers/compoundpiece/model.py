@@ -47,10 +47,13 @@ def tensors(pairs: list[tuple[str, str]], max_len: int) -> tuple[torch.Tensor, t
     return x, y
 
 
-def train(model, pairs: list[tuple[str, str]], t: dict, seed: int, resume_dir, tag: str, log) -> dict:
+def train(model, pairs: list[tuple[str, str]], t: dict, seed: int, resume_dir, tag: str, log,
+          valid_fn=None) -> dict:
     """Train on (input, target) pairs for t['steps'] steps of t['batch_size'] (sampled with a generator
     seeded by (seed, chunk), so a resumed run draws the same batches); AdamW, linear warmup then
-    linear decay; checkpoints every t['checkpoint_every'] steps (resumes after kill -9)."""
+    linear decay; checkpoints every t['checkpoint_every'] steps (resumes after kill -9). `valid_fn(model)`
+    (a validation accuracy), when given, is recorded after every t['valid_every'] checkpoints and at
+    the end: the curve that shows whether training has plateaued."""
     X, Y = tensors(pairs, t["max_len"])
     steps, bs, every = t["steps"], t["batch_size"], max(1, t["checkpoint_every"])
     opt = torch.optim.AdamW(model.parameters(), lr=t["lr"], weight_decay=t["weight_decay"])
@@ -59,7 +62,8 @@ def train(model, pairs: list[tuple[str, str]], t: dict, seed: int, resume_dir, t
     def lr_at(s):
         return t["lr"] * min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
 
-    hist = {"loss": []}
+    hist = {"loss": [], "valid": []}
+    vevery = max(1, int(t.get("valid_every", 1)))
     resumer = Resumer(resume_dir, tag, every=1)
     chunks = math.ceil(steps / every)
     start = resumer.restore(model, opt, extra=hist)
@@ -87,9 +91,14 @@ def train(model, pairs: list[tuple[str, str]], t: dict, seed: int, resume_dir, t
             run += float(loss.detach())
         hist["loss"].append(round(run / every, 4))
         log.info("%s: steps %d/%d loss %.4f", tag, min(steps, (c + 1) * every), steps, hist["loss"][-1])
+        if valid_fn is not None and ((c + 1) % vevery == 0 or c + 1 == chunks):
+            acc = float(valid_fn(model))
+            model.train()
+            hist["valid"].append([min(steps, (c + 1) * every), round(acc, 4)])
+            log.info("%s: validation accuracy %.4f", tag, acc)
         resumer.save(c + 1, model, opt, extra=hist)
     model.eval()
-    return {"resumer": resumer, "loss": hist["loss"]}
+    return {"resumer": resumer, "loss": hist["loss"], "valid": hist.get("valid", [])}
 
 
 @torch.no_grad()

@@ -15,6 +15,18 @@ def run_seed(p: dict, run: int, variant: str = "stage1") -> int:
     return p["seed"] + 1 + int(run)
 
 
+def train_cfg(p: dict, variant: str) -> dict:
+    """The training section of one variant: stage1, or stage2 (Stage 1 + 2's second phase), or
+    stage2 with `only_steps` steps for the Stage-2-only control (from random init it needs longer
+    than a Stage-1-initialised model; equal steps at least)."""
+    if variant == "stage1":
+        return dict(p["stage1"])
+    t = {k: v for k, v in p["stage2"].items() if k != "only_steps"}
+    if variant == "stage2":
+        t["steps"] = p["stage2"].get("only_steps", p["stage2"]["steps"])
+    return t
+
+
 def max_len(p: dict) -> int:
     return p["data"]["max_bytes"] + 2
 
@@ -55,6 +67,11 @@ def check(p: dict, where: str) -> None:
             raise PaperdagError(f"{where}: key llm.langs has {bad}, not in data.langs {d['langs']}")
         if p["llm"]["shots"] < 3:
             raise PaperdagError(f"{where}: key llm.shots ({p['llm']['shots']}) must be >= 3 (2 negatives + positives)")
+    if "only_steps" in p["stage1"]:
+        raise PaperdagError(f"{where}: key stage1.only_steps: only stage2 has a Stage-2-only step count")
+    if p["stage2"].get("only_steps", p["stage2"]["steps"]) < p["stage2"]["steps"]:
+        raise PaperdagError(f"{where}: key stage2.only_steps ({p['stage2']['only_steps']}) is below stage2.steps "
+                            f"({p['stage2']['steps']}): the Stage-2-only control must train at least as long")
     m = p["model"]
     if m["source"] == "random" and m["heads"] * m["d_kv"] < 1:
         raise PaperdagError(f"{where}: key model.heads")

@@ -86,3 +86,33 @@ def hard_rate(metrics: dict, p: dict, timing=None):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def training_curves(metrics: dict, p: dict, timing=None):
+    """Validation accuracy during training, one line per run: Stage 1's hyphen re-insertion on the
+    web validation words; Stage 2 only and Stage 1 + 2's normalization of the validation words (the
+    curves that show whether each variant has plateaued)."""
+    plt = plotting.setup()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    colors = {"stage1": "tab:blue", "stage2": "tab:red", "stage12": "tab:green"}
+    names = {"stage1": "Stage 1", "stage2": "Stage 2 only (random init)", "stage12": "Stage 1 + 2 (Stage-2 phase)"}
+    for v, ax in (("stage1", ax1), ("stage2", ax2), ("stage12", ax2)):
+        for i, r in enumerate(metrics.get("runs", {}).get(v, [])):
+            curve = r.get("valid_curve") or []
+            if curve:
+                xs, ys = zip(*curve)
+                ax.plot(xs, [100 * y for y in ys], "-o", ms=2.5, color=colors[v], alpha=0.8,
+                        label=names[v] if i == 0 else None)
+    ident = metrics.get("valid_identity_pooled_norm")
+    if ident is not None:
+        ax2.axhline(100 * ident, color="black", linestyle="--", linewidth=0.8, label="no split (control), validation")
+    ax1.set_title("Stage 1: web validation (hyphenation)", fontsize=9)
+    ax2.set_title("Stage 2: validation words (normalization)", fontsize=9)
+    for ax in (ax1, ax2):
+        ax.set_xlabel("training steps")
+        ax.set_ylabel("exact-match accuracy (%)")
+        ax.set_ylim(0, 100)
+        ax.legend(fontsize=7)
+    fig.suptitle("compoundpiece: validation accuracy during training (one line per run)", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -3,7 +3,7 @@ entries (captions in workflow/report/compoundpiece/) and the final-output lists 
 
 from . import plan
 
-FIGURES = ("main_accuracy", "llm_easy_hard", "hard_rate")
+FIGURES = ("main_accuracy", "llm_easy_hard", "hard_rate", "training_curves")
 TABLES = ("main", "per_language", "llm", "tokenizers", "silver")
 CSV_TABLES = ("accuracy",)  # numeric means per method (data for `dvc plots`)
 METRICS_CONFIG = ("runs", "data", "baselines", "llm")

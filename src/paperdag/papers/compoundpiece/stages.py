@@ -48,21 +48,29 @@ def train(ctx):
         net.load_state_dict(load_tensors(ctx.input.init[0]), strict=False)
         net.tie_weights()
     if variant == "stage1":
-        pairs, t = [(r["input"], r["target"]) for r in d["web_train"]], dict(p["stage1"])
-    else:
-        pairs, t = [(r["word"], r["norm"]) for r in d["train"]], dict(p["stage2"])
-    t["max_len"] = max_len
-    ctx.log.info("%s run %d (seed %d): %d training pairs, %d params", variant, run, seed, len(pairs),
-                 sum(x.numel() for x in net.parameters()))
-    res = M.train(net, pairs, t, seed, ctx.resume_dir(), f"{variant}-run{run}", ctx.log)
-    words = sorted({r["word"] for k in ("test", "silver") for r in d[k]})
-    outputs = M.generate(net, words, max_len, p["eval"]["batch_size"])
-    ev = {"variant": variant, "run": run, "seed": seed, "loss": res["loss"], "outputs": dict(zip(words, outputs))}
-    if variant == "stage1":
+        pairs = [(r["input"], r["target"]) for r in d["web_train"]]
         # web validation: hyphen re-insertion accuracy (the paper's Stage-1 validation)
-        wv = d["web_valid"][:400]
-        wo = M.generate(net, [r["input"] for r in wv], max_len, p["eval"]["batch_size"])
-        ev["web_valid_acc"] = sum(o == r["target"] for o, r in zip(wo, wv)) / max(1, len(wv))
+        valid = [(r["input"], r["target"]) for r in d["web_valid"][:400]]
+    else:
+        pairs = [(r["word"], r["norm"]) for r in d["train"]]
+        # validation words: normalization accuracy (positives and negatives pooled)
+        valid = [(r["word"], r["norm"]) for r in d["valid"]]
+    t = plan.train_cfg(p, variant)
+    t["max_len"] = max_len
+    ctx.log.info("%s run %d (seed %d): %d training pairs, %d steps, %d params", variant, run, seed, len(pairs),
+                 t["steps"], sum(x.numel() for x in net.parameters()))
+
+    def valid_acc(model) -> float:
+        outs = M.generate(model, [a for a, _ in valid], max_len, p["eval"]["batch_size"])
+        return sum(o == b for o, (_, b) in zip(outs, valid)) / max(1, len(valid))
+
+    res = M.train(net, pairs, t, seed, ctx.resume_dir(), f"{variant}-run{run}", ctx.log, valid_fn=valid_acc)
+    words = sorted({r["word"] for k in ("test", "valid", "silver") for r in d[k]})
+    outputs = M.generate(net, words, max_len, p["eval"]["batch_size"])
+    ev = {"variant": variant, "run": run, "seed": seed, "steps": t["steps"], "loss": res["loss"],
+          "valid_curve": res["valid"], "outputs": dict(zip(words, outputs))}
+    if variant == "stage1":
+        ev["web_valid_acc"] = res["valid"][-1][1] if res["valid"] else valid_acc(net)
         cw = sorted({w for c in d["corpus"].values() for w in c})
         ev["corpus_outputs"] = dict(zip(cw, M.generate(net, cw, max_len, p["eval"]["batch_size"])))
     sd = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
@@ -103,11 +111,12 @@ def tokenizers(ctx):
 
 @stage("compoundpiece.baselines")
 def baselines(ctx):
-    """Predictions of the identity control, the frequency-based splitter and compound-split (its
-    split threshold chosen on validation) on the evaluation words."""
+    """Predictions of the identity control, the frequency-based splitter (its frequencies counted from
+    the unlabelled Stage-1 web words, what Stage 1 sees) and compound-split (its split threshold
+    chosen on validation) on the evaluation words."""
     from . import baselines as B
     from . import scoring
-    from .data import read_word_list, vocabulary
+    from .data import read_word_list
 
     p = ctx.params
     d = read_json(ctx.input.data)
@@ -116,7 +125,8 @@ def baselines(ctx):
         rows = [r for k in ("test", "valid", "silver") for r in d[k] if r["lang"] == lang]
         words = sorted({r["word"] for r in rows})
         out["identity"].update({w: {"seg": w, "norm": w} for w in words})
-        freqs = dict(vocabulary(lang, p["data"]["vocab_size"]))
+        # frequencies from the Stage-1 web words only (not the word list the constituents come from)
+        freqs = B.web_frequencies(d["web_train"], lang)
         fs = B.FrequencySplitter(lang, freqs, read_word_list(lang) if lang == "de" else None,
                                  min_part=p["data"]["min_part_len"])
         for w in words:
