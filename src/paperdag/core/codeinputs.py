@@ -88,6 +88,17 @@ def _with_parents(module: str, src: Path) -> set[str]:
 
 
 @lru_cache(maxsize=None)
+def _direct_imports(module: str, src_str: str) -> frozenset[str]:
+    """The project modules one module's file imports (parsed once per dry run: every closure that
+    passes through a shared module reuses it)."""
+    src = Path(src_str)
+    path = module_file(module, src)
+    if path is None:
+        return frozenset()
+    return frozenset(_imports_in([_parse(str(path))], module, path.name == "__init__.py", src))
+
+
+@lru_cache(maxsize=None)
 def module_closure(module: str, src_str: str) -> frozenset[str]:
     """Every project module `module` imports, transitively, itself included."""
     src = Path(src_str)
@@ -101,8 +112,7 @@ def module_closure(module: str, src_str: str) -> frozenset[str]:
         if path is None:
             continue
         seen.add(m)
-        tree = _parse(str(path))
-        todo.extend(_imports_in([tree], m, path.name == "__init__.py", src) - seen)
+        todo.extend(_direct_imports(m, src_str) - seen)
     return frozenset(seen)
 
 

@@ -11,7 +11,6 @@ import functools
 import math
 
 import numpy as np
-from scipy import stats as _st
 
 
 def mean_std(values, runs: int | None = None, keep_values: bool = False) -> dict:
@@ -34,6 +33,10 @@ def mean_std(values, runs: int | None = None, keep_values: bool = False) -> dict
 
 @functools.lru_cache(maxsize=4096)
 def _t_quantile(level: float, df: int) -> float:
+    # scipy.stats is imported here, not at module level: it costs ~0.9 s, and every dry run loads
+    # this module (config validation) without computing a single interval
+    from scipy import stats as _st
+
     return float(_st.t.ppf(level, df))
 
 
