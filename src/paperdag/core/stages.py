@@ -41,8 +41,7 @@ def summary(ctx):
     for slug in earlier:
         ctx.log.info("kept %s's ledger from an earlier run (%s)", slug, scale_dir / slug / "claims.json")
     ledgers.update(earlier)
-    papers = [p for p in list(ctx.params.get("all_papers") or ctx.params["papers"]) + list(ctx.params["papers"]) if p in ledgers]
-    papers = list(dict.fromkeys(papers))
+    papers = [p for p in dict.fromkeys([*ctx.params.get("all_papers", []), *ctx.params["papers"]]) if p in ledgers]
     rows = summary_rows(scale_dir, papers, ledgers, ctx.params.get("runtimes"), earlier=set(earlier))
     titles = {s: t for s, t in ctx.params["titles"].items() if s in ledgers}
     write_json(ctx.output.json, {"scale": scale_dir.name, "rows": rows, "this_run": [p for p in papers if p not in earlier],

@@ -6,10 +6,10 @@ counted with the claims (the counts come from core/claims.py's one counting func
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from .errors import PaperdagError
+from .io import read_json
 
 from .claims import counts_line, fmt_interval, fmt_ratio, fmt_runs_needed, fmt_value, ledger_sections, md_cell, verdict_counts
 
@@ -36,10 +36,10 @@ def earlier_ledgers(scale_dir: Path, papers: list[str], skip: set[str]) -> dict[
         path = Path(scale_dir) / slug / "claims.json"
         if slug in skip or not path.exists():
             continue
-        try:
-            out[slug] = json.loads(path.read_text())["claims"]
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise PaperdagError(f"{path}: not a claims ledger (key 'claims'): {e}") from e
+        led = read_json(path)  # names the file when it is not valid JSON
+        if not isinstance(led, dict) or "claims" not in led:
+            raise PaperdagError(f"{path}: not a claims ledger (no key 'claims')")
+        out[slug] = led["claims"]
     return out
 
 
